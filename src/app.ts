@@ -1,0 +1,123 @@
+// buildApp(config): the whole gateway, wired and ready, but not listening. main.ts listens;
+// tests call start(0) to run the real app on a free port.
+import "reflect-metadata";
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express from "express";
+import type { GraphQLSchema } from "graphql";
+import type { Config } from "./config/index.js";
+import { IdentityService } from "./auth/identity.service.js";
+import { TokenService } from "./auth/jwt.js";
+import { buildContext } from "./context/index.js";
+import type { Services } from "./context/services.js";
+import { openDatabases, type Databases } from "./db/index.js";
+import { createEnclavePubSub } from "./db/pubsub.js";
+import { createApollo } from "./graphql/server.js";
+import { buildGatewaySchema } from "./graphql/schema.js";
+import { healthRouter } from "./http/health.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { OrganizationRegistry } from "./tenancy/registry.js";
+import { attachWebSocketServer } from "./ws/server.js";
+import { seedDemo, type DemoSummary } from "../seeds/demo.js";
+
+export interface App {
+  services: Services;
+  schema: GraphQLSchema;
+  httpServer: Server;
+  demo?: DemoSummary;
+  /** Listen on the port (0: a free one); resolves to the base URL. */
+  start(port?: number, host?: string): Promise<string>;
+  /** Graceful stop: readiness fails, in-flight requests finish, sockets close, pools close. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(config: Config, opts: { logger?: Logger; databases?: Databases } = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config);
+  const db = opts.databases ?? (await openDatabases(config, logger));
+  const tokens = new TokenService(config.jwt);
+  const registry = new OrganizationRegistry(db.app);
+  const services: Services = {
+    config,
+    db,
+    logger,
+    tokens,
+    registry,
+    identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
+    pubsub: createEnclavePubSub(),
+  };
+  const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
+
+  const schema = await buildGatewaySchema(services.pubsub);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  const httpServer = createServer(app);
+  const ws = attachWebSocketServer(services, schema, httpServer);
+  const apollo = createApollo(services, schema, httpServer, [
+    { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+  ]);
+  await apollo.start();
+
+  let draining = false;
+  app.use(healthRouter(db.app, () => draining));
+  app.use(
+    "/graphql",
+    cors<cors.CorsRequest>(),
+    express.json({ limit: "256kb" }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const given = req.headers["x-request-id"];
+        return buildContext(services, {
+          authorization: req.headers.authorization,
+          client: { ip: req.ip, userAgent: req.headers["user-agent"] },
+          requestId: typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID(),
+          transport: "http",
+        });
+      },
+    }),
+  );
+  // Malformed JSON bodies and oversize payloads: a clear 400/413, never a stack.
+  app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ err }, "http error");
+    res.status(status).json({ errors: [{ message: status === 500 ? "Internal server error" : "Malformed request body", extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    services,
+    schema,
+    httpServer,
+    demo,
+    start(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => {
+          const addr = httpServer.address() as AddressInfo;
+          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+          resolve(`http://${shownHost}:${addr.port}`);
+        });
+      });
+    },
+    stop() {
+      stopping ??= (async () => {
+        draining = true;
+        const deadline = setTimeout(() => logger.warn("shutdown deadline passed; forcing close"), config.shutdownTimeoutMs).unref();
+        try {
+          if (httpServer.listening) await apollo.stop();
+          else { await ws.dispose(); await apollo.stop(); }
+        } finally {
+          clearTimeout(deadline);
+          if (!opts.databases) await db.close();
+        }
+      })();
+      return stopping;
+    },
+  };
+}

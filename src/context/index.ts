@@ -1,0 +1,141 @@
+// THE one place where credentials become { principal, tenant scope, loaders }. HTTP and WebSocket
+// both build their per-operation context here; nothing else reads tokens.
+import { randomUUID } from "node:crypto";
+import type { Knex } from "knex";
+import { beginScoped } from "../db/knex.js";
+import { AppError, forbidden, unauthenticated } from "../errors/app-error.js";
+import type { ClientInfo } from "../auth/identity.service.js";
+import { roleHas, type OrgRole, type Permission, type Role } from "../permissions/matrix.js";
+import { tenantPrelude, tenantRef, type TenantRef } from "../tenancy/scope.js";
+import { createLoaders, type Loaders } from "./loaders.js";
+import type { Services } from "./services.js";
+
+export interface Principal {
+  userId: string;
+  /** refresh-session family: the login this credential belongs to */
+  sessionId: string;
+  superAdmin: boolean;
+  organizationId: string | null;
+  role: OrgRole | null;
+}
+
+export type Transport = "http" | "ws";
+
+export interface RequestContext {
+  requestId: string;
+  transport: Transport;
+  principal: Principal | null;
+  client: ClientInfo;
+  services: Services;
+  loaders: Loaders;
+  /** The effective role for permission checks (super admins act as SUPER_ADMIN everywhere). */
+  readonly effectiveRole: Role | null;
+  can(permission: Permission): boolean;
+  /** The organization in scope; FORBIDDEN when the caller has none. */
+  requireTenant(): TenantRef;
+  /**
+   * Run work in the caller's tenant scope. Over HTTP every call shares one lazily opened request
+   * transaction (committed or rolled back when the response is sent); over WebSocket each call
+   * is its own short transaction.
+   */
+  inTenant<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Run after the request transaction commits (publish events, invalidate caches). */
+  afterCommit(fn: () => void): void;
+  /** End the request: commit (ok) or roll back, then run afterCommit hooks if committed. */
+  finish(ok: boolean): Promise<void>;
+}
+
+export interface CredentialInput {
+  authorization?: string | null;
+  client: ClientInfo;
+  requestId?: string;
+  transport: Transport;
+}
+
+export function authenticate(services: Services, authorization: string | null | undefined): Principal | null {
+  if (!authorization) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!m) throw unauthenticated("Authorization must be 'Bearer <token>'");
+  const claims = services.tokens.verifyAccess(m[1]!);
+  return {
+    userId: claims.sub,
+    sessionId: claims.sid,
+    superAdmin: claims.sa === true,
+    organizationId: claims.org ?? null,
+    role: claims.role ?? null,
+  };
+}
+
+export function buildContext(services: Services, input: CredentialInput): RequestContext {
+  const principal = authenticate(services, input.authorization);
+  return createContext(services, principal, input);
+}
+
+export function createContext(services: Services, principal: Principal | null, input: Omit<CredentialInput, "authorization">): RequestContext {
+  let trxPromise: Promise<Knex.Transaction> | undefined;
+  let hooks: Array<() => void> | undefined;
+  let tenant: TenantRef | undefined;
+  const effectiveRole: Role | null = principal ? (principal.superAdmin ? "SUPER_ADMIN" : principal.role) : null;
+
+  const requireTenant = (): TenantRef => {
+    if (!principal) throw unauthenticated();
+    if (!principal.organizationId) throw forbidden("No organization selected: call switchOrganization first");
+    return (tenant ??= tenantRef(principal.organizationId));
+  };
+
+  const openScoped = async (): Promise<Knex.Transaction> => {
+    const t = requireTenant();
+    const org = await services.registry.get(t.id);
+    if (!org || org.status !== "active") throw new AppError("FORBIDDEN", "The organization is not active");
+    return beginScoped(services.db.app, tenantPrelude(t));
+  };
+
+  const ctx: RequestContext = {
+    requestId: input.requestId ?? randomUUID(),
+    transport: input.transport,
+    principal,
+    client: input.client,
+    services,
+    loaders: undefined as unknown as Loaders,
+    effectiveRole,
+    can: (permission) => effectiveRole !== null && roleHas(effectiveRole, permission),
+    requireTenant,
+    async inTenant(fn) {
+      if (input.transport === "ws") {
+        const trx = await openScoped();
+        try {
+          const out = await fn(trx);
+          await trx.commit();
+          return out;
+        } catch (err) {
+          await trx.rollback(err).catch(() => undefined);
+          throw err;
+        }
+      }
+      trxPromise ??= openScoped();
+      return fn(await trxPromise);
+    },
+    afterCommit(fn) {
+      if (input.transport === "ws") return void queueMicrotask(fn);
+      (hooks ??= []).push(fn);
+    },
+    async finish(ok) {
+      const pending = trxPromise;
+      trxPromise = undefined;
+      if (pending) {
+        const trx = await pending.catch(() => undefined);
+        if (trx && !trx.isCompleted()) {
+          if (ok) await trx.commit();
+          else await trx.rollback().catch(() => undefined);
+        }
+      }
+      const run = hooks;
+      hooks = undefined;
+      if (ok && run) for (const h of run) {
+        try { h(); } catch (err) { services.logger.error({ err }, "afterCommit hook failed"); }
+      }
+    },
+  };
+  ctx.loaders = createLoaders(ctx);
+  return ctx;
+}

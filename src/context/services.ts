@@ -1,0 +1,18 @@
+// The long-lived services a request can reach through its context. Built once in app.ts.
+import type { Config } from "../config/index.js";
+import type { Databases } from "../db/index.js";
+import type { IdentityService } from "../auth/identity.service.js";
+import type { TokenService } from "../auth/jwt.js";
+import type { Logger } from "../observability/logger.js";
+import type { OrganizationRegistry } from "../tenancy/registry.js";
+import type { PubSub } from "../db/pubsub.js";
+
+export interface Services {
+  config: Config;
+  db: Databases;
+  logger: Logger;
+  tokens: TokenService;
+  identity: IdentityService;
+  registry: OrganizationRegistry;
+  pubsub: PubSub;
+}

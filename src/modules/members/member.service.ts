@@ -1,0 +1,76 @@
+// Membership changes: the control registry and the tenant projection change in one transaction.
+import type { Knex } from "knex";
+import type { RequestContext } from "../../context/index.js";
+import { badInput, conflict, notFound } from "../../errors/app-error.js";
+import { normalizeEmail } from "../../auth/identity.service.js";
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../auth/passwords.js";
+import type { OrgRole } from "../../permissions/matrix.js";
+import { parseId } from "../../tenancy/naming.js";
+import { enterTenant } from "../../tenancy/scope.js";
+import * as v from "../common/validation.js";
+import * as repo from "./member.repository.js";
+import type { AddMemberInput } from "./member.type.js";
+
+function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
+  const tenant = ctx.requireTenant();
+  return ctx.services.db.app.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
+}
+
+export function checkPassword(password: string): string {
+  if (typeof password !== "string" || password.length < MIN_PASSWORD_LENGTH) throw badInput(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, "password");
+  if (password.length > MAX_PASSWORD_LENGTH) throw badInput("password is too long", "password");
+  return password;
+}
+
+export async function addMember(ctx: RequestContext, input: AddMemberInput): Promise<repo.MemberRow> {
+  const email = normalizeEmail(input.email);
+  const displayName = v.text(input.displayName, "displayName", 200);
+  const role = input.role as OrgRole;
+  const passwordHash = input.password != null ? await hashPassword(checkPassword(input.password)) : null;
+  const orgId = ctx.requireTenant().id;
+  return inControlThenTenant(ctx, async (trx, enter) => {
+    let user = await repo.findUserByEmail(trx, email);
+    if (!user) {
+      if (!passwordHash) throw badInput("password is required for a new user", "password");
+      user = await repo.insertUser(trx, { email, displayName, passwordHash });
+    }
+    if (await repo.getMembership(trx, orgId, user.id)) throw conflict("That user is already a member");
+    await repo.insertMembership(trx, orgId, user.id, role);
+    await enter();
+    const member = { id: user.id, email: user.email, displayName: user.displayName, role };
+    await repo.upsertMemberProjection(trx, member);
+    return { ...member, createdAt: new Date() };
+  });
+}
+
+export async function updateMemberRole(ctx: RequestContext, userIdInput: string, role: OrgRole): Promise<repo.MemberRow> {
+  const userId = parseId(userIdInput, "userId");
+  const orgId = ctx.requireTenant().id;
+  return inControlThenTenant(ctx, async (trx, enter) => {
+    const current = await repo.getMembership(trx, orgId, userId);
+    if (!current) throw notFound("Member");
+    if (current.role === "ADMIN" && role !== "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+      throw conflict("An organization must keep at least one admin");
+    await repo.setMembershipRole(trx, orgId, userId, role);
+    await enter();
+    const [row] = await trx("members").where({ user_id: userId }).update({ role, updated_at: trx.fn.now() })
+      .returning(["user_id as id", "email", "display_name as displayName", "role", "created_at as createdAt"]);
+    if (!row) throw notFound("Member");
+    return row as repo.MemberRow;
+  });
+}
+
+export async function removeMember(ctx: RequestContext, userIdInput: string): Promise<string> {
+  const userId = parseId(userIdInput, "userId");
+  const orgId = ctx.requireTenant().id;
+  return inControlThenTenant(ctx, async (trx, enter) => {
+    const current = await repo.getMembership(trx, orgId, userId);
+    if (!current) throw notFound("Member");
+    if (current.role === "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+      throw conflict("An organization must keep at least one admin");
+    await repo.deleteMembership(trx, orgId, userId);
+    await enter();
+    await repo.deleteMemberProjection(trx, userId);
+    return userId;
+  });
+}

@@ -1,0 +1,64 @@
+// Organization lifecycle (platform staff) and the current organization's profile.
+import type { RequestContext } from "../../context/index.js";
+import { badInput, conflict, notFound } from "../../errors/app-error.js";
+import { parseId } from "../../tenancy/naming.js";
+import { provisionOrganization } from "../../tenancy/provisioning.js";
+import { ORG_COLUMNS, type OrganizationRecord } from "../../tenancy/registry.js";
+import { checkPageSize, decodeCursor, toPage } from "../common/connection.js";
+import * as v from "../common/validation.js";
+import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.type.js";
+
+export const REGIONS = ["default"] as const;
+
+const orgs = (ctx: RequestContext) => ctx.services.db.app.withSchema("control").table("organizations");
+
+export async function currentOrganization(ctx: RequestContext): Promise<OrganizationRecord> {
+  const org = await ctx.services.registry.get(ctx.requireTenant().id);
+  if (!org) throw notFound("Organization");
+  return org;
+}
+
+export async function listOrganizations(ctx: RequestContext, args: { first: number; after?: string | null }) {
+  const first = checkPageSize(args.first);
+  const after = decodeCursor(args.after);
+  const q = orgs(ctx).select(ORG_COLUMNS).select(ctx.services.db.app.raw(`created_at::text as "_k"`));
+  if (after) q.whereRaw(`(created_at, id) < (?::timestamptz, ?::uuid)`, [after[0], after[1]]);
+  const rows = await q.orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(first + 1);
+  return toPage(rows as Array<OrganizationRecord & { _k: string }>, first, async () => Number((await orgs(ctx).count({ n: "*" }).first())?.n ?? 0));
+}
+
+export async function createOrganization(ctx: RequestContext, input: CreateOrganizationInput): Promise<OrganizationRecord> {
+  const region = input.region ?? "default";
+  if (!(REGIONS as readonly string[]).includes(region)) throw badInput(`region must be one of: ${REGIONS.join(", ")}`, "region");
+  const { organization, created } = await provisionOrganization(
+    ctx.services.db.admin,
+    { slug: input.slug, name: v.text(input.name, "name", 200), plan: input.plan ?? "free", region },
+    { appRole: ctx.services.config.database.appRole },
+  );
+  if (!created) throw conflict("An organization with this slug already exists");
+  return organization;
+}
+
+export async function updateOrganization(ctx: RequestContext, idInput: string, input: UpdateOrganizationInput): Promise<OrganizationRecord> {
+  const id = parseId(idInput);
+  const patch: Record<string, unknown> = {};
+  if (input.name != null) patch.name = v.text(input.name, "name", 200);
+  if (input.plan != null) patch.plan = input.plan;
+  if (input.status != null) {
+    if (input.status === "provisioning") throw badInput("status cannot be set to provisioning", "status");
+    patch.status = input.status;
+  }
+  if (Object.keys(patch).length === 0) throw badInput("nothing to update");
+  const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
+  if (!row) throw notFound("Organization");
+  ctx.services.registry.invalidate(id);
+  return row as OrganizationRecord;
+}
+
+export async function renameCurrentOrganization(ctx: RequestContext, name: string): Promise<OrganizationRecord> {
+  const id = ctx.requireTenant().id;
+  const [row] = await orgs(ctx).where({ id }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
+  if (!row) throw notFound("Organization");
+  ctx.services.registry.invalidate(id);
+  return row as OrganizationRecord;
+}

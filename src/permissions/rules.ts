@@ -1,0 +1,53 @@
+// Every root field's access rule, in one table. A root field missing here is denied by the
+// shield's fallback (and a test fails), so adding a field forces a decision about who may call it.
+import type { Permission } from "./matrix.js";
+
+/** "public": anyone; "authenticated": any valid credential; otherwise a permission from the matrix. */
+export type FieldRule = "public" | "authenticated" | Permission;
+
+export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Record<string, FieldRule>> = {
+  Query: {
+    me: "authenticated",
+    permissionMatrix: "authenticated",
+    organization: "organization:read",
+    organizations: "platform:manage",
+    members: "member:read",
+    workspaces: "workspace:read",
+    workspace: "workspace:read",
+    projects: "project:read",
+    project: "project:read",
+    items: "item:read",
+    item: "item:read",
+  },
+  Mutation: {
+    login: "public",
+    refreshToken: "public",
+    logout: "public",
+    switchOrganization: "authenticated",
+    createOrganization: "platform:manage",
+    updateOrganization: "platform:manage",
+    renameOrganization: "organization:manage",
+    addMember: "member:manage",
+    updateMemberRole: "member:manage",
+    removeMember: "member:manage",
+    createWorkspace: "workspace:manage",
+    updateWorkspace: "workspace:manage",
+    deleteWorkspace: "workspace:manage",
+    createProject: "project:manage",
+    updateProject: "project:manage",
+    deleteProject: "project:manage",
+    createItem: "item:create",
+    updateItem: "item:update",
+    deleteItem: "item:delete",
+  },
+  Subscription: {
+    itemChanged: "item:read",
+  },
+};
+
+/** Nested fields that expose another resource carry their own rule; other nested fields follow their parent. */
+export const NESTED_FIELD_RULES: Record<string, Record<string, FieldRule>> = {
+  Workspace: { projects: "project:read" },
+  Project: { items: "item:read", workspace: "workspace:read" },
+  Item: { project: "project:read" },
+};
