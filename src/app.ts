@@ -15,6 +15,7 @@ import { buildContext } from "./context/index.js";
 import type { Services } from "./context/services.js";
 import { openDatabases, type Databases } from "./db/index.js";
 import { createEnclavePubSub } from "./db/pubsub.js";
+import { createRedis } from "./db/redis.js";
 import { createApollo } from "./graphql/server.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { healthRouter } from "./http/health.js";
@@ -49,6 +50,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     registry,
     identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
     pubsub: createEnclavePubSub(),
+    redis: createRedis(config.redisUrl, logger),
   };
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
@@ -114,6 +116,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           else { await ws.dispose(); await apollo.stop(); }
         } finally {
           clearTimeout(deadline);
+          await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }
       })();

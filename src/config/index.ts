@@ -23,6 +23,8 @@ const envSchema = z
     DATABASE_APP_PASSWORD: z.string().min(16).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
     DATA_DIR: z.string().default(".data"),
+    /** Shared limits and cross-replica pub/sub. Unset: both are in-process. */
+    REDIS_URL: z.string().url().optional(),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
     JWT_ALGORITHM: z.enum(["HS256", "RS256"]).default("HS256"),
     JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
@@ -65,6 +67,7 @@ export interface Config {
   port: number;
   logLevel: NonNullable<Env["LOG_LEVEL"]>;
   dataDir: string;
+  redisUrl?: string;
   database: {
     adminUrl?: string;
     appUrl?: string;
@@ -118,6 +121,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     port: e.PORT,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === "test" ? "warn" : "info"),
     dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
     database: {
       adminUrl: e.DATABASE_URL,
       appUrl: e.DATABASE_APP_URL,

@@ -11,12 +11,15 @@ import { createLoaders, type Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
 
 export interface Principal {
+  /** the user, or for an API key the user who created it */
   userId: string;
   /** refresh-session family: the login this credential belongs to */
   sessionId: string;
   superAdmin: boolean;
   organizationId: string | null;
   role: OrgRole | null;
+  /** Set when the credential is an API key: it acts as its organization's service account, limited to its scopes. */
+  apiKey?: { id: string; scopes: ReadonlySet<Permission> };
 }
 
 export type Transport = "http" | "ws";
@@ -98,7 +101,8 @@ export function createContext(services: Services, principal: Principal | null, i
     services,
     loaders: undefined as unknown as Loaders,
     effectiveRole,
-    can: (permission) => effectiveRole !== null && roleHas(effectiveRole, permission),
+    can: (permission) =>
+      effectiveRole !== null && roleHas(effectiveRole, permission) && (!principal?.apiKey || principal.apiKey.scopes.has(permission)),
     requireTenant,
     async inTenant(fn) {
       if (input.transport === "ws") {

@@ -6,6 +6,7 @@ import type { TokenService } from "../auth/jwt.js";
 import type { Logger } from "../observability/logger.js";
 import type { OrganizationRegistry } from "../tenancy/registry.js";
 import type { PubSub } from "../db/pubsub.js";
+import type { Redis } from "ioredis";
 
 export interface Services {
   config: Config;
@@ -15,4 +16,6 @@ export interface Services {
   identity: IdentityService;
   registry: OrganizationRegistry;
   pubsub: PubSub;
+  /** null when REDIS_URL is unset */
+  redis: Redis | null;
 }

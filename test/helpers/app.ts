@@ -40,7 +40,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: res.status, headers: res.headers, body: await res.json() };
+      return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse["body"] };
     },
     close: () => app.stop(),
   };
