@@ -47,9 +47,12 @@ export async function updateMemberRole(ctx: RequestContext, userIdInput: string,
   const userId = parseId(userIdInput, "userId");
   const orgId = ctx.requireTenant().id;
   return inControlThenTenant(ctx, async (trx, enter) => {
+    // Admin rows first, then the target: one lock order for every role change, so crossed
+    // demotions queue instead of deadlocking.
+    const admins = await repo.countAdminsForUpdate(trx, orgId);
     const current = await repo.getMembership(trx, orgId, userId);
     if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && role !== "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+    if (current.role === "ADMIN" && role !== "ADMIN" && admins <= 1)
       throw conflict("An organization must keep at least one admin");
     await repo.setMembershipRole(trx, orgId, userId, role);
     await enter();
@@ -64,9 +67,10 @@ export async function removeMember(ctx: RequestContext, userIdInput: string): Pr
   const userId = parseId(userIdInput, "userId");
   const orgId = ctx.requireTenant().id;
   return inControlThenTenant(ctx, async (trx, enter) => {
+    const admins = await repo.countAdminsForUpdate(trx, orgId);
     const current = await repo.getMembership(trx, orgId, userId);
     if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+    if (current.role === "ADMIN" && admins <= 1)
       throw conflict("An organization must keep at least one admin");
     await repo.deleteMembership(trx, orgId, userId);
     await enter();
