@@ -1,7 +1,7 @@
 // Membership changes: the control registry and the tenant projection change in one transaction.
 import type { Knex } from "knex";
 import type { RequestContext } from "../../context/index.js";
-import { badInput, conflict, notFound } from "../../errors/app-error.js";
+import { badInput, conflict, forbidden, notFound } from "../../errors/app-error.js";
 import { normalizeEmail } from "../../auth/identity.service.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../auth/passwords.js";
 import type { OrgRole } from "../../permissions/matrix.js";
@@ -11,8 +11,11 @@ import * as v from "../common/validation.js";
 import * as repo from "./member.repository.js";
 import type { AddMemberInput } from "./member.type.js";
 
-function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
+async function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
   const tenant = ctx.requireTenant();
+  // The same gate as ctx.inTenant: a suspended (or dropped) organization's members change nothing.
+  const org = await ctx.services.registry.get(tenant.id);
+  if (!org || org.status !== "active") throw forbidden("The organization is not active");
   return ctx.services.db.app.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
 }
 
