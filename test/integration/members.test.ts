@@ -215,6 +215,25 @@ describe("updateMemberRole", () => {
   });
 });
 
+describe("suspended organization", () => {
+  it("its ADMIN can no longer add, re-role or remove members", async () => {
+    const susp = await createOrg(t.app, "msusp");
+    const admin = susp.users.ADMIN;
+    await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: susp.id }).update({ status: "suspended" });
+    t.app.services.registry.invalidate(susp.id);
+    const email = newEmail("late");
+    const added = await t.gql(ADD, { input: { email, displayName: "Late", role: "ADMIN", password: "late password 123" } }, admin.token);
+    expect(codes(added)).toEqual(["FORBIDDEN"]);
+    expect(await t.app.services.db.admin.withSchema("control").table("users").first("id").where({ email })).toBeUndefined();
+    expect(codes(await t.gql(UPDATE_ROLE, { u: susp.users.ANALYST.id, r: "ADMIN" }, admin.token))).toEqual(["FORBIDDEN"]);
+    expect(await controlRole(susp.id, susp.users.ANALYST.id)).toBe("ANALYST");
+    expect(codes(await t.gql(REMOVE, { u: susp.users.DEVELOPER.id }, admin.token))).toEqual(["FORBIDDEN"]);
+    expect(await controlRole(susp.id, susp.users.DEVELOPER.id)).toBe("DEVELOPER");
+    expect(await projection(susp.id, susp.users.DEVELOPER.id)).toMatchObject({ role: "DEVELOPER" });
+    expect(codes(await t.gql(MEMBERS, {}, admin.token))).toEqual(["FORBIDDEN"]);
+  });
+});
+
 describe("removeMember", () => {
   it("removes the member from control.memberships and the tenant projection; their refresh then fails", async () => {
     const email = newEmail("gone");
