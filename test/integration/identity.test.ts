@@ -440,6 +440,42 @@ describe("switchOrganization", () => {
     expect((await refresh(p.refreshToken)).body.errors).toBeUndefined();
   });
 
+  it("an ended login cannot mint a new one: after logout, reuse revocation or disabling, switching is UNAUTHENTICATED", async () => {
+    const orgE = await createOrg(t.app, "ide");
+    const user = orgE.users.DEVELOPER;
+    await addMembership(user, orgB, "ANALYST");
+    const sessionsOf = async () => Number((await t.app.services.db.admin.withSchema("control").table("refresh_sessions").count({ n: "*" }).where({ user_id: user.id }).first())!.n);
+
+    // Logged out: the access token still reads until it expires, but it cannot start a fresh login.
+    const out = await loginOk(user.email);
+    await t.gql(LOGOUT, { r: out.refreshToken });
+    let before = await sessionsOf();
+    expectUnauthenticated(await t.gql(SWITCH, { org: orgB.id }, out.accessToken));
+    expectUnauthenticated(await t.gql(SWITCH, { org: orgE.id }, out.accessToken));
+    expect(await sessionsOf()).toBe(before);
+
+    // Stolen refresh token reused: the family is revoked, and the thief's access token cannot revive it.
+    const stolen = await loginOk(user.email);
+    await refresh(stolen.refreshToken);
+    expectUnauthenticated(await refresh(stolen.refreshToken));
+    before = await sessionsOf();
+    expectUnauthenticated(await t.gql(SWITCH, { org: orgB.id }, stolen.accessToken));
+    expect(await sessionsOf()).toBe(before);
+
+    // A token whose login never existed (validly signed, unknown sid) cannot switch either.
+    const orphan = t.app.services.tokens.signAccess({ sub: user.id, sid: randomUUID(), org: orgE.id, role: "DEVELOPER" });
+    expect((await t.gql(WORKSPACES, {}, orphan)).body.errors).toBeUndefined();
+    expectUnauthenticated(await t.gql(SWITCH, { org: orgB.id }, orphan));
+
+    // A live login can switch, until the user is disabled.
+    const live = await loginOk(user.email);
+    expect((await t.gql(SWITCH, { org: orgB.id }, live.accessToken)).body.errors).toBeUndefined();
+    const again = await loginOk(user.email);
+    await t.app.services.db.admin.withSchema("control").table("users").where({ id: user.id }).update({ disabled_at: new Date() });
+    expectUnauthenticated(await t.gql(SWITCH, { org: orgB.id }, again.accessToken));
+    expectUnauthenticated(await refresh(again.refreshToken));
+  });
+
   it("a super admin can switch into any active organization as ADMIN", async () => {
     const p = await loginOk(root.email);
     expect(p).toMatchObject({ organizationId: null, role: null });
@@ -482,7 +518,8 @@ describe("suspended organizations", () => {
     expectUnauthenticated(await refresh(before.refreshToken));
     // Nor can anyone switch into it, not even platform staff.
     expect(codes(await t.gql(SWITCH, { org: susp.id }, after.accessToken))).toEqual(["FORBIDDEN"]);
-    expect(codes(await t.gql(SWITCH, { org: susp.id }, root.token))).toEqual(["FORBIDDEN"]);
+    const staff = await loginOk(root.email);
+    expect(codes(await t.gql(SWITCH, { org: susp.id }, staff.accessToken))).toEqual(["FORBIDDEN"]);
 
     await t.gql(UPDATE, { id: susp.id, s: "ACTIVE" }, root.token);
     t.app.services.registry.invalidate(susp.id);
