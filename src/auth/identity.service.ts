@@ -5,6 +5,7 @@ import type { Knex } from "knex";
 import { AppError, badInput, forbidden, unauthenticated } from "../errors/app-error.js";
 import type { Logger } from "../observability/logger.js";
 import type { OrgRole } from "../permissions/matrix.js";
+import { isUuid } from "../tenancy/naming.js";
 import type { OrganizationRegistry } from "../tenancy/registry.js";
 import type { TokenService } from "./jwt.js";
 import { dummyPasswordHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from "./passwords.js";
@@ -124,6 +125,16 @@ export class IdentityService {
 
   /** Start a new login family for another organization the user belongs to; the current one is revoked. */
   async switchOrganization(userId: string, superAdmin: boolean, currentFamily: string, organizationId: string, client: ClientInfo): Promise<AuthResult> {
+    // Only a live login may start another one: an access token that outlives its login (logout,
+    // refresh-token reuse, disabled user) must not mint a fresh refresh family.
+    const live = isUuid(currentFamily) && (await sessions(this.db)
+      .join("users as u", "u.id", "refresh_sessions.user_id")
+      .first("refresh_sessions.id")
+      .where({ "refresh_sessions.family_id": currentFamily, "refresh_sessions.user_id": userId })
+      .whereNull("refresh_sessions.revoked_at")
+      .whereNull("u.disabled_at")
+      .where("refresh_sessions.expires_at", ">", this.db.fn.now()));
+    if (!live) throw unauthenticated("This login has ended; log in again");
     const org = await this.membershipFor(userId, superAdmin, organizationId);
     if (!org) throw forbidden("You are not a member of that organization");
     const result = await this.startSession(userId, superAdmin, org, randomUUID(), null, client);

@@ -37,10 +37,27 @@ export async function createUser(app: App, email: string, displayName: string, s
   return row.id;
 }
 
+/**
+ * An access token backed by a live login, as `login` would issue it: a refresh-session family
+ * (whose refresh token nobody knows) with the token's `sid`. switchOrganization refuses tokens
+ * whose login has ended or never existed.
+ */
+export async function issueToken(app: App, claims: { sub: string; org?: string; role?: OrgRole; sa?: boolean }): Promise<string> {
+  const sid = crypto.randomUUID();
+  await app.services.db.admin.withSchema("control").table("refresh_sessions").insert({
+    family_id: sid,
+    user_id: claims.sub,
+    organization_id: claims.org ?? null,
+    token_hash: randomBytes(32),
+    expires_at: new Date(Date.now() + 86_400_000),
+  });
+  return app.services.tokens.signAccess({ ...claims, sid });
+}
+
 export async function createSuperAdmin(app: App): Promise<TestUser> {
   const email = `root-${randomBytes(4).toString("hex")}@platform.test`;
   const id = await createUser(app, email, "Root", true);
-  return { id, email, token: app.services.tokens.signAccess({ sub: id, sid: crypto.randomUUID(), sa: true }) };
+  return { id, email, token: await issueToken(app, { sub: id, sa: true }) };
 }
 
 export async function createOrg(app: App, prefix = "org"): Promise<TestOrg> {
@@ -54,7 +71,7 @@ export async function createOrg(app: App, prefix = "org"): Promise<TestOrg> {
     const id = await createUser(app, email, `${role} of ${slug}`);
     await admin.withSchema("control").table("memberships").insert({ user_id: id, organization_id: organization.id, role });
     await admin.raw(`INSERT INTO ${schema}.members (user_id, email, display_name, role) VALUES (?, ?, ?, ?)`, [id, email, `${role} of ${slug}`, role]);
-    users[role] = { id, email, token: app.services.tokens.signAccess({ sub: id, sid: crypto.randomUUID(), org: organization.id, role }) };
+    users[role] = { id, email, token: await issueToken(app, { sub: id, org: organization.id, role }) };
   }
   const { rows: [ws] } = await admin.raw(`INSERT INTO ${schema}.workspaces (name) VALUES ('Main') RETURNING id`);
   const { rows: [p] } = await admin.raw(`INSERT INTO ${schema}.projects (workspace_id, name) VALUES (?, 'Alpha') RETURNING id`, [ws.id]);

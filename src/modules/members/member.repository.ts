@@ -71,8 +71,8 @@ export async function deleteMembership(trx: Knex.Transaction, orgId: string, use
   await memberships(trx).where({ organization_id: orgId, user_id: userId }).delete();
 }
 
-/** Lock the organization's memberships and count its admins (guards removing the last admin). */
+/** Lock the organization's admin memberships (in user_id order) and count them (guards removing the last admin). */
 export async function countAdminsForUpdate(trx: Knex.Transaction, orgId: string): Promise<number> {
-  const rows = await memberships(trx).select("user_id").where({ organization_id: orgId, role: "ADMIN" }).forUpdate();
+  const rows = await memberships(trx).select("user_id").where({ organization_id: orgId, role: "ADMIN" }).orderBy("user_id").forUpdate();
   return rows.length;
 }

@@ -1,7 +1,7 @@
 // Membership changes: the control registry and the tenant projection change in one transaction.
 import type { Knex } from "knex";
 import type { RequestContext } from "../../context/index.js";
-import { badInput, conflict, notFound } from "../../errors/app-error.js";
+import { badInput, conflict, forbidden, notFound } from "../../errors/app-error.js";
 import { normalizeEmail } from "../../auth/identity.service.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../auth/passwords.js";
 import type { OrgRole } from "../../permissions/matrix.js";
@@ -11,8 +11,11 @@ import * as v from "../common/validation.js";
 import * as repo from "./member.repository.js";
 import type { AddMemberInput } from "./member.type.js";
 
-function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
+async function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
   const tenant = ctx.requireTenant();
+  // The same gate as ctx.inTenant: a suspended (or dropped) organization's members change nothing.
+  const org = await ctx.services.registry.get(tenant.id);
+  if (!org || org.status !== "active") throw forbidden("The organization is not active");
   return ctx.services.db.app.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
 }
 
@@ -47,9 +50,12 @@ export async function updateMemberRole(ctx: RequestContext, userIdInput: string,
   const userId = parseId(userIdInput, "userId");
   const orgId = ctx.requireTenant().id;
   return inControlThenTenant(ctx, async (trx, enter) => {
+    // Admin rows first, then the target: one lock order for every role change, so crossed
+    // demotions queue instead of deadlocking.
+    const admins = await repo.countAdminsForUpdate(trx, orgId);
     const current = await repo.getMembership(trx, orgId, userId);
     if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && role !== "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+    if (current.role === "ADMIN" && role !== "ADMIN" && admins <= 1)
       throw conflict("An organization must keep at least one admin");
     await repo.setMembershipRole(trx, orgId, userId, role);
     await enter();
@@ -64,9 +70,10 @@ export async function removeMember(ctx: RequestContext, userIdInput: string): Pr
   const userId = parseId(userIdInput, "userId");
   const orgId = ctx.requireTenant().id;
   return inControlThenTenant(ctx, async (trx, enter) => {
+    const admins = await repo.countAdminsForUpdate(trx, orgId);
     const current = await repo.getMembership(trx, orgId, userId);
     if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && (await repo.countAdminsForUpdate(trx, orgId)) <= 1)
+    if (current.role === "ADMIN" && admins <= 1)
       throw conflict("An organization must keep at least one admin");
     await repo.deleteMembership(trx, orgId, userId);
     await enter();

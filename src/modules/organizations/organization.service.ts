@@ -1,6 +1,6 @@
 // Organization lifecycle (platform staff) and the current organization's profile.
 import type { RequestContext } from "../../context/index.js";
-import { badInput, conflict, notFound } from "../../errors/app-error.js";
+import { badInput, conflict, forbidden, notFound } from "../../errors/app-error.js";
 import { parseId } from "../../tenancy/naming.js";
 import { provisionOrganization } from "../../tenancy/provisioning.js";
 import { ORG_COLUMNS, type OrganizationRecord } from "../../tenancy/registry.js";
@@ -57,8 +57,9 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
 
 export async function renameCurrentOrganization(ctx: RequestContext, name: string): Promise<OrganizationRecord> {
   const id = ctx.requireTenant().id;
-  const [row] = await orgs(ctx).where({ id }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
-  if (!row) throw notFound("Organization");
+  // Only an active organization may be changed by its members (as with every tenant request).
+  const [row] = await orgs(ctx).where({ id, status: "active" }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
+  if (!row) throw forbidden("The organization is not active");
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
 }
