@@ -19,6 +19,8 @@ export interface ScopedTransactionConfig extends Knex.TransactionConfig {
   prelude?: string;
 }
 
+const ROLLED_BACK = "transaction rolled back";
+
 class ScopedTransaction extends Transaction_PG {
   private readonly prelude?: string;
   constructor(client: unknown, container: unknown, config?: ScopedTransactionConfig, outerTx?: unknown) {
@@ -30,7 +32,7 @@ class ScopedTransaction extends Transaction_PG {
   }
   override rollback(conn: unknown, error: unknown) {
     // A failed transaction's connection is never reused: its session state is not trusted.
-    (conn as { __knex__disposed?: unknown }).__knex__disposed ??= "transaction rolled back";
+    (conn as { __knex__disposed?: unknown }).__knex__disposed ??= ROLLED_BACK;
     return super.rollback(conn, error);
   }
 }
@@ -61,6 +63,12 @@ export function createKnex(opts: DbOptions): Knex {
       createTimeoutMillis: 5_000,
     },
     acquireConnectionTimeout: 10_000,
+    log: {
+      // Our own disposal of rolled-back connections is expected, not a warning.
+      warn: (message: string) => {
+        if (!String(message).includes(ROLLED_BACK)) console.warn(`knex: ${message}`);
+      },
+    },
   });
 }
 
