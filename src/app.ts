@@ -41,14 +41,14 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const logger = opts.logger ?? createLogger(config);
   const db = opts.databases ?? (await openDatabases(config, logger));
   const tokens = new TokenService(config.jwt);
-  const registry = new OrganizationRegistry(db.app);
+  const registry = new OrganizationRegistry(db.control);
   const services: Services = {
     config,
     db,
     logger,
     tokens,
     registry,
-    identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
+    identity: new IdentityService(db.control, tokens, registry, config.jwt.refreshTtlSeconds, logger),
     pubsub: createEnclavePubSub(),
     redis: createRedis(config.redisUrl, logger),
   };
@@ -66,7 +66,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   await apollo.start();
 
   let draining = false;
-  app.use(healthRouter(db.app, () => draining));
+  app.use(healthRouter(db.control, () => draining));
   app.use(
     "/graphql",
     cors<cors.CorsRequest>(),

@@ -22,6 +22,7 @@ const envSchema = z
     DATABASE_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/).default("enclave_app"),
     DATABASE_APP_PASSWORD: z.string().min(16).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+    DATABASE_CONTROL_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
     DATA_DIR: z.string().default(".data"),
     /** Shared limits and cross-replica pub/sub. Unset: both are in-process. */
     REDIS_URL: z.string().url().optional(),
@@ -74,6 +75,7 @@ export interface Config {
     appRole: string;
     appPassword: string;
     poolMax: number;
+    controlPoolMax: number;
     embeddedPort: number;
   };
   jwt: {
@@ -128,6 +130,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       appRole: e.DATABASE_APP_ROLE,
       appPassword: e.DATABASE_APP_PASSWORD ?? DEV_APP_DB_PASSWORD,
       poolMax: e.DATABASE_POOL_MAX,
+      controlPoolMax: e.DATABASE_CONTROL_POOL_MAX,
       embeddedPort: e.EMBEDDED_PG_PORT,
     },
     jwt: {

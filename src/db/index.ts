@@ -8,8 +8,15 @@ import { bootstrapDatabase } from "./bootstrap.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.js";
 
 export interface Databases {
+  /** privileged: migrations, provisioning */
   admin: Knex;
+  /** runtime role: tenant-scoped request transactions */
   app: Knex;
+  /**
+   * runtime role: control-plane reads and writes (login, registry, memberships). A separate pool so a
+   * request that holds a tenant transaction never waits on its own pool for a control-plane query.
+   */
+  control: Knex;
   embedded?: EmbeddedDatabase;
   close(): Promise<void>;
 }
@@ -29,12 +36,14 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
     await bootstrapDatabase(admin, { appRole: config.database.appRole, appPassword: managed ? config.database.appPassword : undefined });
     const appUrl = config.database.appUrl ?? withCredentials(adminUrl, config.database.appRole, config.database.appPassword);
     const app = createKnex({ url: appUrl, poolMax: config.database.poolMax, applicationName: "enclave" });
+    const control = createKnex({ url: appUrl, poolMax: config.database.controlPoolMax, applicationName: "enclave-control" });
     return {
       admin,
       app,
+      control,
       embedded,
       async close() {
-        await Promise.allSettled([app.destroy(), admin.destroy()]);
+        await Promise.allSettled([app.destroy(), control.destroy(), admin.destroy()]);
         await embedded?.stop();
       },
     };

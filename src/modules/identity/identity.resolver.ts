@@ -46,7 +46,7 @@ export class IdentityResolver {
   async me(@Ctx() ctx: RequestContext): Promise<Me> {
     const p = ctx.principal;
     if (!p) throw unauthenticated();
-    const db = ctx.services.db.app;
+    const db = ctx.services.db.control;
     const user = await db.withSchema("control").table("users")
       .first("id", "email", "display_name as displayName", "is_super_admin as isSuperAdmin").where({ id: p.userId });
     if (!user) throw unauthenticated("Unknown user");

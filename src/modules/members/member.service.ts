@@ -16,7 +16,7 @@ async function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transa
   // The same gate as ctx.inTenant: a suspended (or dropped) organization's members change nothing.
   const org = await ctx.services.registry.get(tenant.id);
   if (!org || org.status !== "active") throw forbidden("The organization is not active");
-  return ctx.services.db.app.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
+  return ctx.services.db.control.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
 }
 
 export function checkPassword(password: string): string {

@@ -10,7 +10,7 @@ import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organiz
 
 export const REGIONS = ["default"] as const;
 
-const orgs = (ctx: RequestContext) => ctx.services.db.app.withSchema("control").table("organizations");
+const orgs = (ctx: RequestContext) => ctx.services.db.control.withSchema("control").table("organizations");
 
 export async function currentOrganization(ctx: RequestContext): Promise<OrganizationRecord> {
   const org = await ctx.services.registry.get(ctx.requireTenant().id);
@@ -21,7 +21,7 @@ export async function currentOrganization(ctx: RequestContext): Promise<Organiza
 export async function listOrganizations(ctx: RequestContext, args: { first: number; after?: string | null }) {
   const first = checkPageSize(args.first);
   const after = decodeCursor(args.after);
-  const q = orgs(ctx).select(ORG_COLUMNS).select(ctx.services.db.app.raw(`created_at::text as "_k"`));
+  const q = orgs(ctx).select(ORG_COLUMNS).select(ctx.services.db.control.raw(`created_at::text as "_k"`));
   if (after) q.whereRaw(`(created_at, id) < (?::timestamptz, ?::uuid)`, [after[0], after[1]]);
   const rows = await q.orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(first + 1);
   return toPage(rows as Array<OrganizationRecord & { _k: string }>, first, async () => Number((await orgs(ctx).count({ n: "*" }).first())?.n ?? 0));
@@ -49,7 +49,7 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
     patch.status = input.status;
   }
   if (Object.keys(patch).length === 0) throw badInput("nothing to update");
-  const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
+  const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.control.fn.now() }).returning(ORG_COLUMNS);
   if (!row) throw notFound("Organization");
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
@@ -58,7 +58,7 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
 export async function renameCurrentOrganization(ctx: RequestContext, name: string): Promise<OrganizationRecord> {
   const id = ctx.requireTenant().id;
   // Only an active organization may be changed by its members (as with every tenant request).
-  const [row] = await orgs(ctx).where({ id, status: "active" }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
+  const [row] = await orgs(ctx).where({ id, status: "active" }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.control.fn.now() }).returning(ORG_COLUMNS);
   if (!row) throw forbidden("The organization is not active");
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
