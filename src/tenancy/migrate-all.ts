@@ -224,10 +224,22 @@ export async function resumeIds(
   return [...out].sort();
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === "string" && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+/**
+ * One line per failure: PostgreSQL's message and SQLSTATE first, then the statement (knex prefixes
+ * its message with the whole SQL, which for a migration is pages long), whitespace-collapsed and cut.
+ */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const { code, detail } = err as { code?: unknown; detail?: unknown };
+  let message = err.message;
+  let sql = "";
+  const cut = message.lastIndexOf(" - ");
+  if (typeof code === "string" && cut > 0) {
+    sql = message.slice(0, cut).replace(/\s+/g, " ").trim();
+    message = message.slice(cut + 3);
   }
-  return String(err);
+  let out = typeof code === "string" && !message.includes(code) ? `${message} (${code})` : message;
+  if (typeof detail === "string" && detail) out += `: ${detail}`;
+  if (sql) out += ` — while running: ${sql.length > 300 ? `${sql.slice(0, 300)}…` : sql}`;
+  return out;
 }
