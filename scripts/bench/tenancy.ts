@@ -34,9 +34,19 @@ const APP_PASSWORD = "enclave-bench-only-app-password";
 const SCRATCH_PREFIX = "enclave_bench_tenancy_";
 
 const { values: args } = parseArgs({
-  options: { orgs: { type: "string", default: "1000" }, concurrency: { type: "string", default: "4,1,8" } },
+  options: {
+    orgs: { type: "string", default: "1000" },
+    concurrency: { type: "string", default: "4,1,8" },
+    /** Only re-render bench/TENANCY.md from a results file. */
+    render: { type: "string" },
+  },
   strict: true,
 });
+if (args.render) {
+  writeMarkdown(JSON.parse(readFileSync(args.render, "utf8")), path.relative(ROOT, path.resolve(args.render)));
+  console.log("wrote bench/TENANCY.md");
+  process.exit(0);
+}
 const ORGS = Number(args.orgs);
 const CONCURRENCIES = args.concurrency!.split(",").map(Number);
 if (!Number.isInteger(ORGS) || ORGS < 1 || CONCURRENCIES.some((c) => !Number.isInteger(c) || c < 1))
@@ -329,7 +339,7 @@ function writeMarkdown(r: Record<string, any>, resultFile: string) {
     `| provisioning per organization (${p.n}, sequential): median / p95 / max | ${p.medianMs} / ${p.p95Ms} / ${p.maxMs} ms |`,
     `| provisioning median, first vs last ${Math.max(1, Math.floor(p.n / 10))} organizations | ${p.firstDecileMedianMs} → ${p.lastDecileMedianMs} ms |`,
     ...r.migrateAll.map((m: any) => `| migrate-all, pending migration, concurrency ${m.concurrency} | ${m.tenantsPerSecond} tenants/s (${m.tenants} in ${(m.durationMs / 1000).toFixed(1)} s, ${m.failed} failed) |`),
-    `| migrate-all, nothing pending (trusts schema_version) | ${r.noop.tenantsPerSecond} tenants/s (${r.noop.tenants} in ${r.noop.durationMs} ms) |`,
+    `| migrate-all, nothing pending (trusts schema_version: one control-plane query, no tenant schema opened) | ${r.noop.tenants} tenants in ${r.noop.durationMs} ms |`,
     ...r.verify.map((v: any) => `| migrate-all --verify, nothing pending, concurrency ${v.concurrency} | ${v.tenantsPerSecond} tenants/s |`),
     ...r.roleSwitch.map((x: any) => `| \`BEGIN; SET LOCAL ROLE; COMMIT\` as the runtime role, member of ${x.memberOf} tenant roles: first on a fresh connection / warm (medians) | ${x.firstMedianMs} / ${x.warmMedianMs} ms |`),
     "",
@@ -339,18 +349,26 @@ function writeMarkdown(r: Record<string, any>, resultFile: string) {
     "|---|---|---|---|",
     ...p.steps.map((s: any) => `| ${s.step} | ${s.medianMs} | ${s.meanMs} | ${(s.shareOfMean * 100).toFixed(0)}% |`),
   ];
-  const figures = `<!-- figures:start (written by scripts/bench/tenancy.ts) -->\n${lines.join("\n")}\n<!-- figures:end -->`;
+  // One section per target, each replaced in place on a re-run; hand-written text around them stays.
+  const key = String(r.postgres.target).startsWith("embedded") ? "embedded" : "external";
+  const title = key === "embedded" ? "### Embedded PostgreSQL (the default)" : "### PostgreSQL server from DATABASE_URL";
+  const figures = `<!-- figures:${key}:start (written by scripts/bench/tenancy.ts) -->\n${title}\n\n${lines.join("\n")}\n<!-- figures:${key}:end -->`;
   const file = path.join(ROOT, "bench", "TENANCY.md");
   let doc = existsSync(file) ? readFileSync(file, "utf8") : "";
-  if (doc.includes("<!-- figures:start")) {
-    doc = doc.replace(/<!-- figures:start[\s\S]*?<!-- figures:end -->/, figures);
-  } else {
-    doc = `## Tenancy\n\n${figures}\n\n### How to run\n\n` +
+  if (!doc.includes("### How to run")) {
+    doc = `## Tenancy\n\n### How to run\n\n` +
       "```\nnpm run bench:tenancy                      # embedded PostgreSQL under .data/bench-tenancy, port 5435\n" +
       "DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:tenancy   # that server\n" +
-      "npm run bench:tenancy -- --orgs 200 --concurrency 4\n```\n\n" +
+      "npm run bench:tenancy -- --orgs 200 --concurrency 4\n" +
+      "npm run bench:tenancy -- --render bench/results/tenancy-….json   # re-write this file from a results file\n```\n\n" +
       "It creates a scratch database (`enclave_bench_tenancy_<ms>`) and its own runtime role (`enclave_bench_app`), provisions the organizations " +
       "through `provisionOrganization`, runs `migrateAllTenants`, then drops the database, the tenant roles (cluster-wide) and the runtime role.\n";
+  }
+  const marker = new RegExp(`<!-- figures:${key}:start[\\s\\S]*?<!-- figures:${key}:end -->`);
+  if (marker.test(doc)) doc = doc.replace(marker, () => figures);
+  else {
+    const before = key === "embedded" && doc.includes("<!-- figures:external:start") ? "<!-- figures:external:start" : "### How to run";
+    doc = doc.replace(before, (m) => `${figures}\n\n${m}`);
   }
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, doc);
