@@ -6,6 +6,7 @@
 // its own runtime role; tenant roles are cluster-wide, so they are dropped too.
 //
 //   npm run bench:tenancy [-- --orgs 1000 --concurrency 4,1,8]
+//   npm run bench:tenancy -- --role-scale 1000,2000,5000,10000   (only the SET ROLE experiment)
 //   DATABASE_URL=postgres://… npm run bench:tenancy    (that server; otherwise an embedded PostgreSQL
 //                                                      under .data/bench-tenancy on port 5435)
 import "reflect-metadata";
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "4,1,8" },
     /** Only re-render bench/TENANCY.md from a results file. */
     render: { type: "string" },
+    /** Only the role-membership experiment: bare roles (no schemas), e.g. 1000,2000,5000,10000. */
+    "role-scale": { type: "string" },
   },
   strict: true,
 });
@@ -143,6 +146,23 @@ if (embedded) {
   for (const r of roles) await server.raw(`DROP ROLE ${quoteIdent(r.rolname)}`);
   if (rows.length || roles.length) console.error(`removed ${rows.length} scratch database(s) and ${roles.length} tenant role(s) left by an earlier run`);
 }
+if (args["role-scale"]) {
+  const counts = args["role-scale"].split(",").map(Number);
+  const points = await roleScale(counts);
+  const file = path.join(ROOT, "bench", "results", `tenancy-rolescale-${new Date().toISOString().slice(0, 10)}-${sh("git rev-parse --short HEAD")}${external ? "-external" : ""}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({
+    benchmark: "tenancy-rolescale", date: new Date().toISOString(), commit: sh("git rev-parse --short HEAD"),
+    what: "first `BEGIN; SET LOCAL ROLE r; COMMIT` on a fresh connection of a NOINHERIT login role that is a member of N NOLOGIN roles (5 connections each)",
+    postgres: { target: external ? "external (DATABASE_URL)" : `embedded :${EMBEDDED_PORT}`, version: (await server.raw("SELECT version()")).rows[0].version },
+    loadAvg: os.loadavg().map((l) => round(l, 2)), points,
+  }, null, 2) + "\n");
+  await server.destroy();
+  await embedded?.stop();
+  console.log(`wrote ${path.relative(ROOT, file)}`);
+  process.exit(0);
+}
+
 const scratch = `${SCRATCH_PREFIX}${Date.now()}`;
 const url = await ensureDatabase(serverUrl, scratch);
 const maxConcurrency = Math.max(...CONCURRENCIES, 4);
@@ -304,6 +324,53 @@ async function measureRoleSwitch(dbUrl: string, members: number) {
     }
   }
   return { memberOf: members, firstMedianMs: round(summary(firsts).medianMs, 2), warmMedianMs: round(summary(warm).medianMs, 2) };
+}
+
+/**
+ * How the first SET ROLE on a fresh connection grows with the login role's memberships: PostgreSQL
+ * builds the member's role list once per backend, and any GRANT/REVOKE of a role (every
+ * provisioning) invalidates it in every backend. Bare roles only, dropped afterwards.
+ */
+async function roleScale(counts: number[]) {
+  const login = "enclave_bench_rs_app";
+  const password = "enclave-bench-rolescale-password";
+  await server.raw(`DROP ROLE IF EXISTS ${login}`);
+  await server.raw(`CREATE ROLE ${login} LOGIN NOINHERIT PASSWORD '${password}'`);
+  const loginUrl = withCredentials(serverUrl!, login, password);
+  const points = [];
+  let n = 0;
+  try {
+    for (const target of counts) {
+      checkInterrupted();
+      await server.transaction(async (trx) => {
+        for (; n < target; n++) await trx.raw(`CREATE ROLE enclave_bench_rs_${n} NOLOGIN; GRANT enclave_bench_rs_${n} TO ${login}`);
+      });
+      const firsts: number[] = [];
+      const warm: number[] = [];
+      for (let k = 0; k < 5; k++) {
+        const c = new pg.Client({ connectionString: loginUrl });
+        await c.connect();
+        try {
+          await c.query("SELECT 1");
+          for (const [i, sink] of [[k, firsts], [k + 1, warm]] as const) {
+            const t0 = performance.now();
+            await c.query(`BEGIN; SET LOCAL ROLE enclave_bench_rs_${i}; COMMIT`);
+            sink.push(performance.now() - t0);
+          }
+        } finally {
+          await c.end();
+        }
+      }
+      const point = { memberships: n, firstMedianMs: round(summary(firsts).medianMs), firstMaxMs: round(summary(firsts).maxMs), warmMedianMs: round(summary(warm).medianMs, 2) };
+      console.log(`  member of ${n} roles: first SET ROLE on a fresh connection median ${point.firstMedianMs} ms (max ${point.firstMaxMs}), warm ${point.warmMedianMs} ms`);
+      points.push(point);
+    }
+  } finally {
+    for (let i = 0; i < n; i += 500)
+      await server.raw(`DROP ROLE IF EXISTS ${Array.from({ length: Math.min(500, n - i) }, (_, j) => `enclave_bench_rs_${i + j}`).join(", ")}`);
+    await server.raw(`DROP ROLE IF EXISTS ${login}`);
+  }
+  return points;
 }
 
 async function cleanup() {
