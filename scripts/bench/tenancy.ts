@@ -83,7 +83,7 @@ const STEPS: Array<[string, RegExp]> = [
   ["CREATE TABLE schema_migrations", /^CREATE TABLE IF NOT EXISTS schema_migrations/i],
   ["LOCK schema_migrations", /^LOCK TABLE schema_migrations/i],
   ["read schema_migrations", /^select "name" from "schema_migrations"/i],
-  ["001_domain DDL (4 tables, 7 indexes)", /^\s*CREATE TABLE workspaces/i],
+  ["001_domain DDL (4 tables, 8 indexes incl. PKs)", /^\s*CREATE TABLE workspaces/i],
   ["GRANT table privileges", /^GRANT SELECT, INSERT, UPDATE, DELETE ON/i],
   ["record migration", /^insert into "schema_migrations"/i],
   ["update schema_version", /^update "control"\."organizations" set "schema_version"/i],
