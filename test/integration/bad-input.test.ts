@@ -2,6 +2,7 @@
 // refused as BAD_USER_INPUT naming the argument, before any SQL runs, and no error body leaks
 // SQL, schema names or stacks. The id arguments and connections are enumerated from the schema.
 import "reflect-metadata";
+import type { Knex } from "knex";
 import { randomUUID } from "node:crypto";
 import { getNamedType, isInputObjectType, isObjectType, type GraphQLArgument, type GraphQLInputField } from "graphql";
 import { createClient } from "graphql-ws";
@@ -33,8 +34,8 @@ beforeAll(async () => {
   const schema = quoteIdent(tenantRef(org.id).schema);
   itemId = (await t.app.services.db.admin.raw(`INSERT INTO ${schema}.items (project_id, title) VALUES (?, 'Existing') RETURNING id`, [org.projectId])).rows[0].id;
   const count = () => void sql++;
-  t.app.services.db.app.on("query", count);
-  t.app.services.db.admin.on("query", count);
+  // Every pool the app has (admin, app, and any other): "no SQL" means none on any of them.
+  for (const pool of Object.values(t.app.services.db)) if (typeof (pool as Partial<Knex>)?.on === "function") (pool as Knex).on("query", count);
 });
 afterAll(async () => t?.close());
 

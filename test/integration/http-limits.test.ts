@@ -2,6 +2,7 @@
 // tokens, batching, GET mutations, CSRF, page sizes, cost, request ids, masking, health.
 // "Before execution" is checked by counting the SQL statements the app sent: zero.
 import "reflect-metadata";
+import type { Knex } from "knex";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,8 +23,8 @@ beforeAll(async () => {
   token = org.users.ADMIN.token;
   base = t.url.replace(/\/graphql$/, "");
   const count = () => void sql++;
-  t.app.services.db.app.on("query", count);
-  t.app.services.db.admin.on("query", count);
+  // Every pool the app has (admin, app, and any other): "no SQL" means none on any of them.
+  for (const pool of Object.values(t.app.services.db)) if (typeof (pool as Partial<Knex>)?.on === "function") (pool as Knex).on("query", count);
 });
 afterAll(async () => t?.close());
 

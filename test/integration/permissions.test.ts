@@ -3,7 +3,8 @@
 // DERIVED from ROLE_PERMISSIONS + ROOT_FIELD_RULES / NESTED_FIELD_RULES; only the sample
 // operations are written by hand, and a missing sample or rule fails a test of its own.
 import "reflect-metadata";
-import { randomUUID } from "node:crypto";
+import type { Knex } from "knex";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   GraphQLObjectType, GraphQLSchema, GraphQLString, execute, getNamedType, isObjectType, parse, subscribe,
   type ExecutionResult, type GraphQLFieldConfigMap, type GraphQLNamedType,
@@ -15,7 +16,7 @@ import type { App } from "../../src/app.js";
 import { createContext, type RequestContext } from "../../src/context/index.js";
 import { quoteIdent } from "../../src/db/knex.js";
 import { buildTypeSchema } from "../../src/graphql/schema.js";
-import { ORG_ROLES, PERMISSIONS, ROLE_PERMISSIONS, ROLES, roleHas, type Permission, type Role } from "../../src/permissions/matrix.js";
+import { ORG_ROLES, PERMISSIONS, ROLE_PERMISSIONS, ROLES, roleHas, type OrgRole, type Permission, type Role } from "../../src/permissions/matrix.js";
 import { NESTED_FIELD_RULES, ROOT_FIELD_RULES, type FieldRule } from "../../src/permissions/rules.js";
 import { applyPermissions, unruledRootFields } from "../../src/permissions/shield.js";
 import { tenantRef } from "../../src/tenancy/scope.js";
@@ -91,13 +92,17 @@ interface Fixture {
   newItem(): Promise<string>;
   newMember(): Promise<string>;
   refreshToken(): Promise<string>;
+  /** A fresh token with the principal's claims, backed by a live login (undefined: anonymous). */
+  liveToken(who: PrincipalSpec): Promise<string | undefined>;
 }
 
 interface Operation {
   query: string;
   variables?: Record<string, unknown>;
+  /** Send as this token instead of the principal's usual one (same claims). */
+  token?: string;
 }
-type Sample = (f: Fixture) => Operation | Promise<Operation>;
+type Sample = (f: Fixture, who: PrincipalSpec) => Operation | Promise<Operation>;
 
 const SAMPLES: Record<Root, Record<string, Sample>> = {
   Query: {
@@ -120,7 +125,10 @@ const SAMPLES: Record<Root, Record<string, Sample>> = {
     }),
     refreshToken: async (f) => ({ query: `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, variables: { t: await f.refreshToken() } }),
     logout: async (f) => ({ query: `mutation($t: String!) { logout(refreshToken: $t) }`, variables: { t: await f.refreshToken() } }),
-    switchOrganization: (f) => ({ query: `mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }`, variables: { o: f.org.id } }),
+    // Switching ends the current login, so each call gets its own.
+    switchOrganization: async (f, who) => ({
+      query: `mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }`, variables: { o: f.org.id }, token: await f.liveToken(who),
+    }),
     createOrganization: () => ({
       query: `mutation($s: String!) { createOrganization(input: { slug: $s, name: "Made in the permission test" }) { id } }`,
       variables: { s: uniqueSlug("perm-new") },
@@ -192,19 +200,30 @@ const nestedRuled: Array<[string, string]> = Object.entries(NESTED_FIELD_RULES).
 let t: TestApp;
 let f: Fixture;
 const tokens = new Map<string, string | undefined>();
+type Claims = { sub: string; org?: string; role?: OrgRole; sa?: boolean };
+const claims = new Map<string, Claims | undefined>();
 let sqlCount = 0;
 
 beforeAll(async () => {
   t = await startTestApp();
   const app = t.app;
+  const admin = app.services.db.admin;
+  // Tokens as login issues them: each `sid` names a live refresh-session family.
+  const liveToken = async (c: Claims) => {
+    const sid = randomUUID();
+    await admin.withSchema("control").table("refresh_sessions").insert({
+      family_id: sid, user_id: c.sub, organization_id: c.org ?? null, token_hash: randomBytes(32), expires_at: new Date(Date.now() + 86_400_000),
+    });
+    return app.services.tokens.signAccess({ ...c, sid });
+  };
   const org = await createOrg(app, "perm");
   const sa: TestUser = await createSuperAdmin(app);
-  tokens.set(PRINCIPALS[0]!.name, undefined);
-  tokens.set(PRINCIPALS[1]!.name, sa.token);
-  tokens.set(PRINCIPALS[2]!.name, app.services.tokens.signAccess({ sub: sa.id, sid: randomUUID(), sa: true, org: org.id, role: "ADMIN" }));
-  for (const r of ORG_ROLES) tokens.set(r, org.users[r].token);
+  claims.set(PRINCIPALS[0]!.name, undefined);
+  claims.set(PRINCIPALS[1]!.name, { sub: sa.id, sa: true });
+  claims.set(PRINCIPALS[2]!.name, { sub: sa.id, sa: true, org: org.id, role: "ADMIN" });
+  for (const r of ORG_ROLES) claims.set(r, { sub: org.users[r].id, org: org.id, role: r });
+  for (const [name, c] of claims) tokens.set(name, c && (await liveToken(c)));
 
-  const admin = app.services.db.admin;
   const schema = quoteIdent(tenantRef(org.id).schema);
   const insert = async (sql: string, bindings: string[] = []) => (await admin.raw(sql, bindings)).rows[0].id as string;
   const itemId = await insert(`INSERT INTO ${schema}.items (project_id, title, creator_id) VALUES (?, 'Shared', ?) RETURNING id`, [org.projectId, org.users.ADMIN.id]);
@@ -223,18 +242,22 @@ beforeAll(async () => {
     async refreshToken() {
       return (await app.services.identity.login(org.users.ANALYST.email, TEST_PASSWORD, undefined, {})).refreshToken;
     },
+    async liveToken(who) {
+      const c = claims.get(who.name);
+      return c && liveToken(c);
+    },
   };
-  // Count every statement the app sends, on both pools: a denied root field must run none.
+  // Count every statement the app sends: a denied root field must run none.
   const count = () => void sqlCount++;
-  app.services.db.app.on("query", count);
-  app.services.db.admin.on("query", count);
+  // Every pool the app has (admin, app, and any other): "no SQL" means none on any of them.
+  for (const pool of Object.values(app.services.db)) if (typeof (pool as Partial<Knex>)?.on === "function") (pool as Knex).on("query", count);
 });
 afterAll(async () => t?.close());
 
 async function run(principal: PrincipalSpec, sample: Sample): Promise<{ res: GqlResponse; sql: number }> {
-  const op = await sample(f);
+  const op = await sample(f, principal);
   sqlCount = 0;
-  const res = await t.gql(op.query, op.variables, tokens.get(principal.name));
+  const res = await t.gql(op.query, op.variables, op.token ?? tokens.get(principal.name));
   return { res, sql: sqlCount };
 }
 
@@ -405,7 +428,7 @@ describe.each(PRINCIPALS)("$name over graphql-ws", (principal) => {
     const sample = SAMPLES[root][field];
     expect(sample, `no sample operation for ${root}.${field}`).toBeDefined();
     const expected = expectedOutcome(principal, [{ type: root, field }]);
-    const op = await sample!(f);
+    const op = await sample!(f, principal);
     // Only allowed subscribers get events published for them; a denial must come without any.
     const trigger = expected.allowed
       ? () => t.gql(`mutation($p: ID!) { createItem(input: { projectId: $p, title: "Event" }) { id } }`, { p: f.org.projectId }, f.org.users.ADMIN.token)
@@ -432,7 +455,7 @@ describe("subscribe-time rule on the served schema", () => {
     const ctx = createContext(t.app.services, principal, { transport: "ws", client: {} });
     const can = ctx.can;
     ctx.can = (p) => p !== "item:read" && can(p);
-    const op = await SAMPLES.Subscription.itemChanged!(f);
+    const op = await SAMPLES.Subscription.itemChanged!(f, PRINCIPALS.find((p) => p.role === "ANALYST")!);
     sqlCount = 0;
     const result = await subscribe({ schema: t.app.schema, document: parse(op.query), variableValues: op.variables, contextValue: ctx });
     expect(Symbol.asyncIterator in result, "subscription started").toBe(false);
