@@ -66,18 +66,24 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   await apollo.start();
 
   let draining = false;
+  // Every response carries x-request-id, also those refused before GraphQL runs (CSRF, batch, bad JSON).
+  app.use((req, res, next) => {
+    const given = req.headers["x-request-id"];
+    res.locals.requestId = typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    res.setHeader("x-request-id", res.locals.requestId);
+    next();
+  });
   app.use(healthRouter(db.control, () => draining));
   app.use(
     "/graphql",
     cors<cors.CorsRequest>(),
     express.json({ limit: "256kb" }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const given = req.headers["x-request-id"];
+      context: async ({ req, res }) => {
         return buildContext(services, {
           authorization: req.headers.authorization,
           client: { ip: req.ip, userAgent: req.headers["user-agent"] },
-          requestId: typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID(),
+          requestId: res.locals.requestId as string,
           transport: "http",
         });
       },

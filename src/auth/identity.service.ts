@@ -188,7 +188,8 @@ export class IdentityService {
 
 export function normalizeEmail(email: string): string {
   const e = typeof email === "string" ? email.trim().toLowerCase() : "";
-  if (e.length < 3 || e.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(e)) throw badInput("email is not a valid address", "email");
+  // No whitespace or control characters (PostgreSQL text refuses NUL).
+  if (e.length < 3 || e.length > 254 || !/^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+$/.test(e)) throw badInput("email is not a valid address", "email");
   return e;
 }
 

@@ -19,7 +19,7 @@ export function createErrorFormatter(opts: { logger: Logger; exposeDetails: bool
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     try {
       const rawCode = formatted.extensions?.code;
-      const code = isErrorCode(rawCode) ? rawCode : typeof rawCode === "string" ? APOLLO_CODE_MAP[rawCode] : undefined;
+      const code = isErrorCode(rawCode) ? rawCode : typeof rawCode === "string" && Object.hasOwn(APOLLO_CODE_MAP, rawCode) ? APOLLO_CODE_MAP[rawCode] : undefined;
       if (code && code !== "INTERNAL_SERVER_ERROR") {
         const { http: _http, stacktrace: _stack, ...rest } = formatted.extensions ?? {};
         return { ...formatted, extensions: { ...rest, code } };

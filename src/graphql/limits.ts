@@ -48,7 +48,13 @@ export function assessCost(
 
   const intValue = (node: ValueNode): unknown => {
     if (node.kind === Kind.INT) return Number(node.value);
-    if (node.kind === Kind.VARIABLE) return variables?.[node.name.value];
+    if (node.kind === Kind.VARIABLE) {
+      const name = node.name.value;
+      if (variables && Object.hasOwn(variables, name)) return variables[name];
+      // An omitted variable takes its declared default (`query($n: Int = 10)`), as execution will.
+      const fallback = operation.variableDefinitions?.find((d) => d.variable.name.value === name)?.defaultValue;
+      return fallback ? intValue(fallback) : undefined;
+    }
     return undefined;
   };
 

@@ -50,4 +50,6 @@ export const NESTED_FIELD_RULES: Record<string, Record<string, FieldRule>> = {
   Workspace: { projects: "project:read" },
   Project: { items: "item:read", workspace: "workspace:read" },
   Item: { project: "project:read" },
+  // Item.creator shows a Member to anyone who reads the item: its id and display name only.
+  Member: { email: "member:read", role: "member:read", createdAt: "member:read" },
 };

@@ -7,6 +7,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { authenticate, createContext, type Principal } from "../context/index.js";
 import type { Services } from "../context/services.js";
+import type { ErrorCode } from "../errors/codes.js";
 import { createErrorFormatter } from "../errors/mask.js";
 import { assessCost, validationRules } from "../graphql/limits.js";
 
@@ -22,6 +23,13 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
   const rules = [...specifiedRules, ...validationRules(g)];
   const formatError = createErrorFormatter({ logger: services.logger, exposeDetails: g.exposeErrorDetails });
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+  // Parse and validation errors carry no code of their own; give them the codes Apollo uses over
+  // HTTP (else they are masked as INTERNAL_SERVER_ERROR), and hide field suggestions in production.
+  const coded = (e: GraphQLError, code: ErrorCode) =>
+    new GraphQLError(services.config.isProduction ? e.message.replace(/ ?Did you mean(.+?)\?$/, "") : e.message, {
+      nodes: e.nodes, source: e.source, positions: e.positions, originalError: e.originalError,
+      extensions: { ...e.extensions, code },
+    });
 
   const handle = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -44,12 +52,12 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         try {
           document = parse(payload.query, { maxTokens: g.maxTokens });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("Invalid query")];
+          return [coded(err instanceof GraphQLError ? err : new GraphQLError("Invalid query"), "GRAPHQL_PARSE_FAILED")];
         }
         const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
+        if (errors.length) return errors.map((e) => coded(e, "GRAPHQL_VALIDATION_FAILED"));
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError("Operation not found")];
+        if (!operation) return [coded(new GraphQLError("Operation not found"), "BAD_REQUEST")];
         try {
           assessCost(schema, document, operation, payload.variables ?? undefined, g.maxCost);
         } catch (err) {

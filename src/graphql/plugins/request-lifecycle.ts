@@ -13,6 +13,9 @@ export function requestLifecyclePlugin(maxCost: number): ApolloServerPlugin<Requ
       return {
         async didResolveOperation({ schema, document, operation, request, contextValue }) {
           if (!operation) return;
+          // Over HTTP a subscription would run its resolver once, unguarded (rules guard `subscribe`).
+          if (operation.operation === "subscription")
+            throw new AppError("BAD_REQUEST", "Subscriptions are served over WebSocket (graphql-ws) at /graphql");
           const cost = assessCost(schema, document, operation, request.variables, maxCost);
           (contextValue as RequestContext & { cost?: unknown }).cost = cost;
         },

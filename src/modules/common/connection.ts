@@ -2,6 +2,7 @@
 // base64url strings holding the sort key and the id (keyset pagination, no OFFSET).
 import { ArgsType, Field, Int, ObjectType, type ClassType } from "type-graphql";
 import { badInput } from "../../errors/app-error.js";
+import { isUuid } from "../../tenancy/naming.js";
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -51,12 +52,35 @@ export function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-export function decodeCursor(cursor: string | null | undefined): CursorKey | null {
+/** Room for a 500-character title sort key, even one made of characters JSON escapes. */
+const MAX_CURSOR_LENGTH = 4_096;
+
+// A timestamptz as PostgreSQL prints it (`created_at::text`): "2026-01-31 12:00:00.123456+00".
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::[0-5]\d){0,2}$/;
+
+function isTimestampText(value: string): boolean {
+  const m = TIMESTAMP_RE.exec(value);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s, tz] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d);
+  return y >= 1 && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && s < 60 && tz <= 15;
+}
+
+/**
+ * Decode a client-supplied cursor. Its sort key is checked against what the query will cast it
+ * to (a timestamp, or text without NUL), so a forged cursor is BAD_USER_INPUT, never a SQL error.
+ */
+export function decodeCursor(cursor: string | null | undefined, sort: "timestamp" | "text" = "timestamp"): CursorKey | null {
   if (cursor == null) return null;
   try {
-    if (cursor.length > 512) throw new Error();
+    if (cursor.length > MAX_CURSOR_LENGTH) throw new Error();
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(v) && v.length === 2 && (typeof v[0] === "string" || v[0] === null) && typeof v[1] === "string" && /^[0-9a-f-]{36}$/.test(v[1])) return v as CursorKey;
+    if (Array.isArray(v) && v.length === 2 && isUuid(v[1])) {
+      const key = v[0];
+      const keyOk = key === null || (typeof key === "string" && (sort === "text" ? !key.includes("\u0000") : isTimestampText(key)));
+      if (keyOk) return [key, v[1].toLowerCase()];
+    }
   } catch {
     /* fall through */
   }

@@ -27,9 +27,9 @@ export async function listProjectItems(
 ) {
   const projectId = parseId(projectIdInput, "projectId");
   const first = checkPageSize(args.first);
-  const after = decodeCursor(args.after);
   const filter = filterValues(args.filter);
   const sort = (args.orderBy?.field ?? "created_at") as repo.ItemSortColumn;
+  const after = decodeCursor(args.after, sort === "title" ? "text" : "timestamp");
   const descending = (args.orderBy?.direction ?? "desc") === "desc";
   return ctx.inTenant(async (trx) => {
     const rows = await repo.listItems(trx, { projectId, filter, sort, descending, first, after });
