@@ -94,6 +94,14 @@ describe("using keys", () => {
     expect(codes(org)).toEqual(["FORBIDDEN"]); // organization:read is not in the key's scopes
   });
 
+  it("cannot mint a user session, and me shows only the key's permissions", async () => {
+    const { secret } = await createKey(a.users.ADMIN.token, { scopes: ["item:read"] });
+    const sw = await withKey(`mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }`, { o: a.id }, secret);
+    expect(codes(sw)).toEqual(["FORBIDDEN"]);
+    const me = await withKey(`{ me { permissions } }`, {}, secret);
+    expect(me.body.data.me.permissions).toEqual(["item:read"]);
+  });
+
   it("refuses a key with one character changed without a database lookup (case 8)", async () => {
     const { secret } = await createKey(a.users.ADMIN.token, {});
     const i = 20;
