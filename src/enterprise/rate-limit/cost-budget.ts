@@ -71,11 +71,11 @@ export async function settleCost(ctx: RequestContext, ext: CostExtension, data: 
   if (!charged) return;
   charges.delete(ext);
   const refund = ext.requested - ext.actual;
-  if (refund <= 0) return;
-  try {
-    const d = await ctx.services.limits.costBudget(charged.organizationId, charged.costPerMinute, -refund);
-    ext.budget = { limit: charged.costPerMinute, remaining: d.remaining, resetInSeconds: Math.ceil(d.resetMs / 1000) };
-  } catch {
+  if (refund <= 0 || !ext.budget) return;
+  // Not awaited: the response does not wait for a round trip. Commands to one store apply in
+  // order, so the caller's next charge already sees the refund.
+  ext.budget = { ...ext.budget, remaining: Math.min(ext.budget.limit, ext.budget.remaining + refund) };
+  ctx.services.limits.costBudget(charged.organizationId, charged.costPerMinute, -refund).catch(() => {
     /* the refund is a courtesy: a failed one leaves the budget conservatively charged */
-  }
+  });
 }
