@@ -28,6 +28,18 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
   const formatError = createErrorFormatter({ logger: services.logger, exposeDetails: g.exposeErrorDetails });
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
 
+  /** A socket opened with an API key closes (4403) once the key is revoked, expired or rotated out. */
+  function watchKey(socket: import("ws").WebSocket, presented: string, ip: string | undefined) {
+    const every = Math.max(1_000, services.config.apiKeys.cacheTtlMs);
+    const timer = setInterval(() => {
+      services.apiKeys.authenticate(presented, ip, { countUse: false }).catch((err) => {
+        if (err instanceof GraphQLError && socket.readyState === socket.OPEN) socket.close(4403, "Forbidden");
+      });
+    }, every);
+    timer.unref();
+    socket.once("close", () => clearInterval(timer));
+  }
+
   /** The same request limits and daily quota as the HTTP middleware, per WebSocket operation. */
   async function admitOperation(principal: Principal | null, ip: string | undefined) {
     if (!services.limits.enabled) return;
@@ -57,7 +69,10 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         try {
           const credentials = { authorization: typeof auth === "string" ? auth : undefined, apiKey: typeof key === "string" ? key : undefined, ip: ctx.extra.ip };
           ctx.extra.principal = await authenticateCredentials(services, credentials);
-          if (ctx.extra.principal?.apiKey) ctx.extra.apiKey = credentials.apiKey ?? credentials.authorization?.replace(/^Bearer\s+/i, "");
+          if (ctx.extra.principal?.apiKey) {
+            const presented = (ctx.extra.apiKey = credentials.apiKey ?? credentials.authorization?.replace(/^Bearer\s+/i, ""));
+            watchKey(ctx.extra.socket, presented!, ctx.extra.ip);
+          }
           return true;
         } catch {
           return false; // 4403 Forbidden

@@ -231,4 +231,19 @@ describe("keys over WebSocket", () => {
     const bad = await run({ "x-api-key": secret.slice(0, -1) + (secret.endsWith("a") ? "b" : "a") }, ITEMS, { p: a.projectId });
     expect(bad.closeCode).toBe(4403);
   });
+
+  it("closes an open subscription socket with 4403 once its key is revoked", async () => {
+    const { secret, apiKey } = await createKey(a.users.ADMIN.token, {});
+    const client = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: { "x-api-key": secret }, retryAttempts: 0 });
+    try {
+      const closed = new Promise<number>((resolve) => client.on("closed", (e) => resolve((e as { code: number }).code)));
+      const connected = new Promise<void>((resolve) => client.on("connected", () => resolve()));
+      client.subscribe({ query: `subscription($p: ID!) { itemChanged(projectId: $p) { kind } }`, variables: { p: a.projectId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      await connected;
+      await t.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: apiKey.id }, a.users.ADMIN.token);
+      expect(await Promise.race([closed, pause(5_000).then(() => -1)])).toBe(4403);
+    } finally {
+      await client.dispose();
+    }
+  });
 });

@@ -48,7 +48,7 @@ export class ApiKeyAuthenticator {
   }
 
   /** Verify a presented key and return the principal it acts as. Never echoes the key. */
-  async authenticate(presented: string, ip: string | undefined): Promise<Principal> {
+  async authenticate(presented: string, ip: string | undefined, { countUse = true } = {}): Promise<Principal> {
     const parsed = parseKey(presented);
     if (!parsed) throw unauthenticated(INVALID);
     const key = await this.load(parsed.lookupPrefix);
@@ -59,7 +59,7 @@ export class ApiKeyAuthenticator {
     if (!ipAllowed(key.allowlist, ip)) throw new AppError("FORBIDDEN", "This API key may not be used from this address");
     if (!(await this.plans.hasFeature(key.organizationId, "api_keys")))
       throw new AppError("FORBIDDEN", "API keys are not included in the organization's plan");
-    this.recordUse(key.id, ip);
+    if (countUse) this.recordUse(key.id, ip);
     return {
       userId: key.createdBy,
       sessionId: `apikey:${key.id}`,
