@@ -87,6 +87,7 @@ export async function authenticateCredentials(
   return authenticate(services, c.authorization);
 }
 
+/** JWT only (kept for callers that build a context by hand); the transports use authenticateCredentials + createContext. */
 export function buildContext(services: Services, input: CredentialInput): RequestContext {
   const principal = authenticate(services, input.authorization);
   return createContext(services, principal, input);

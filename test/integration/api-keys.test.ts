@@ -3,6 +3,7 @@
 import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { generateKey } from "../../src/enterprise/api-keys/format.js";
 import { codes, startTestApp, type TestApp } from "../helpers/app.js";
 import { createOrg, createSuperAdmin, type TestOrg, type TestUser } from "../helpers/factories.js";
 
@@ -245,5 +246,29 @@ describe("keys over WebSocket", () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe("unknown keys", () => {
+  // Last in the file: it uses up this address's allowance of unknown keys.
+  it("stops reaching the database after 30 unknown well-formed keys a minute from one address", async () => {
+    const { secret: known } = await createKey(a.users.ADMIN.token, {});
+    expect((await withKey(ITEMS, { p: a.projectId }, known)).status).toBe(200); // cached now
+    const lookups: string[] = [];
+    const listener = (q: { sql: string }) => { if (q.sql.includes("api_keys")) lookups.push(q.sql); };
+    t.app.services.db.app.on("query", listener);
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < 32; i++) statuses.push((await withKey(ITEMS, { p: a.projectId }, generateKey("live").secret)).status);
+    } finally {
+      t.app.services.db.app.off("query", listener);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    expect(lookups).toHaveLength(30);
+    const refused = await withKey(ITEMS, { p: a.projectId }, generateKey("live").secret);
+    expect(codes(refused)).toEqual(["RATE_LIMITED"]);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await withKey(ITEMS, { p: a.projectId }, known)).status).toBe(200);
   });
 });

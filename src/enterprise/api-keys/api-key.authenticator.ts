@@ -6,10 +6,11 @@
 import type { BlockList } from "node:net";
 import type { Knex } from "knex";
 import type { Principal } from "../../context/index.js";
-import { AppError, unauthenticated } from "../../errors/app-error.js";
+import { AppError, rateLimited, unauthenticated } from "../../errors/app-error.js";
 import type { Logger } from "../../observability/logger.js";
 import { isOrgRole, PERMISSIONS, type OrgRole, type Permission } from "../../permissions/matrix.js";
 import type { PlanService } from "../plans/plans.service.js";
+import { MemoryStore } from "../rate-limit/store.js";
 import { hashesEqual, hashKey, parseKey } from "./format.js";
 import { buildAllowlist, ipAllowed } from "./ip-allowlist.js";
 import { addUsage, findForAuth, type UsageDelta } from "./api-key.repository.js";
@@ -30,12 +31,19 @@ interface CachedKey {
 }
 
 const INVALID = "Invalid API key";
+/**
+ * Checksums are public, so well-formed unknown keys are cheap to make and each one costs a
+ * database lookup. Per address and replica, at most this many unknown keys a minute reach the
+ * database; keys this replica has seen before keep working.
+ */
+const UNKNOWN_KEYS_PER_MINUTE = 30;
 
 export class ApiKeyAuthenticator {
   private cache = new Map<string, { at: number; key: CachedKey | null }>();
   private pending = new Map<string, UsageDelta>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private readonly misses = new MemoryStore();
 
   constructor(
     private readonly db: Knex,
@@ -51,8 +59,11 @@ export class ApiKeyAuthenticator {
   async authenticate(presented: string, ip: string | undefined, { countUse = true } = {}): Promise<Principal> {
     const parsed = parseKey(presented);
     if (!parsed) throw unauthenticated(INVALID);
-    const key = await this.load(parsed.lookupPrefix);
-    if (!key || key.environment !== parsed.environment || !hashesEqual(hashKey(presented), key.hash)) throw unauthenticated(INVALID);
+    const key = await this.load(parsed.lookupPrefix, ip);
+    if (!key || key.environment !== parsed.environment || !hashesEqual(hashKey(presented), key.hash)) {
+      await this.misses.gcra(`miss:${ip}`, UNKNOWN_KEYS_PER_MINUTE, 60_000, 1);
+      throw unauthenticated(INVALID);
+    }
     if (key.revoked) throw unauthenticated("API key revoked");
     if (key.expiresAt !== null && key.expiresAt <= Date.now()) throw unauthenticated("API key expired");
     if (!key.role) throw unauthenticated("The API key's creator no longer belongs to the organization");
@@ -80,10 +91,16 @@ export class ApiKeyAuthenticator {
     return this.pending.get(id);
   }
 
-  private async load(lookupPrefix: string): Promise<CachedKey | null> {
+  private async load(lookupPrefix: string, ip: string | undefined): Promise<CachedKey | null> {
     const now = Date.now();
     const hit = this.cache.get(lookupPrefix);
     if (hit && now - hit.at < this.opts.cacheTtlMs) return hit.key;
+    // A prefix known to be a real key (even if its entry is stale) is always refreshed.
+    const misses = hit?.key ? null : await this.misses.gcra(`miss:${ip}`, UNKNOWN_KEYS_PER_MINUTE, 60_000, 0);
+    if (misses && misses.remaining <= 0) {
+      const wait = await this.misses.gcra(`miss:${ip}`, UNKNOWN_KEYS_PER_MINUTE, 60_000, 1);
+      throw rateLimited("Too many unknown API keys from this address", Math.max(1, Math.ceil(wait.retryAfterMs / 1000)));
+    }
     const row = await findForAuth(this.db, lookupPrefix);
     let key: CachedKey | null = null;
     if (row) {

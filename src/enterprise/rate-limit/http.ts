@@ -42,6 +42,9 @@ export function limitsMiddleware(services: Services) {
       auth.error = err;
     }
     res.locals.enclaveAuth = auth;
+    if (auth.error instanceof AppError && auth.error.code === "RATE_LIMITED") {
+      return refuse(res, auth.error, auth.error.extensions.retryAfter as number);
+    }
     if (!limits.enabled) return next();
     try {
       const verdict = await limits.admit(auth.principal, req.ip);
