@@ -17,6 +17,7 @@ import { openDatabases, type Databases } from "./db/index.js";
 import { createEnclavePubSub } from "./db/pubsub.js";
 import { createRedis } from "./db/redis.js";
 import { ApiKeyAuthenticator } from "./enterprise/api-keys/api-key.authenticator.js";
+import { Invalidation } from "./enterprise/plans/invalidation.js";
 import { PlanService } from "./enterprise/plans/plans.service.js";
 import { QuotaService } from "./enterprise/plans/quotas.js";
 import { authenticatedOf, limitsMiddleware } from "./enterprise/rate-limit/http.js";
@@ -47,7 +48,9 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const db = opts.databases ?? (await openDatabases(config, logger));
   const tokens = new TokenService(config.jwt);
   const registry = new OrganizationRegistry(db.app);
-  const plans = new PlanService(db.app, registry);
+  const redis = createRedis(config.redisUrl, logger);
+  const invalidation = new Invalidation(redis, config.limits.keyPrefix, logger);
+  const plans = new PlanService(db.app, registry, invalidation);
   const limits = new RateLimitService(config, plans, logger);
   const services: Services = {
     config,
@@ -57,10 +60,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     registry,
     identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
     pubsub: createEnclavePubSub(),
-    redis: createRedis(config.redisUrl, logger),
+    redis,
     plans,
     quotas: new QuotaService(db.app, plans, config),
-    apiKeys: new ApiKeyAuthenticator(db.app, plans, logger, config.apiKeys),
+    apiKeys: new ApiKeyAuthenticator(db.app, plans, logger, config.apiKeys, invalidation),
     limits,
   };
   if (!(await limits.connect())) logger.warn("rate limiter: Redis not reachable at start; using the configured fail-safe");
@@ -132,6 +135,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           clearTimeout(deadline);
           await services.apiKeys.stop().catch((err) => logger.warn({ err }, "api key usage flush failed at shutdown"));
           await services.limits.stop();
+          invalidation.stop();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

@@ -61,6 +61,38 @@ describe("three gateways sharing Redis", () => {
   });
 });
 
+describe("cache invalidation over Redis", () => {
+  /** Poll for up to 1 s: far below the 5 s cache TTL, so only the pub/sub message explains success. */
+  async function within1s(check: () => Promise<boolean>) {
+    const until = Date.now() + 1_000;
+    while (Date.now() < until) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  }
+
+  it("a revoked key and a plan change reach the other gateways at once", async () => {
+    const other = await gateway(shared);
+    const org = await createOrg(first.app, "pubsub");
+    const admin = { authorization: `Bearer ${org.users.ADMIN.token}` };
+    const plan = (p: string) => first.gql(`mutation($id: ID!) { updateOrganization(id: $id, input: { plan: ${p} }) { plan } }`, { id: org.id }, root.token);
+    await plan("STARTER");
+    const made = await post(first.url, `mutation { createApiKey(input: { name: "p", scopes: ["organization:read"] }) { secret apiKey { id } } }`, admin);
+    const { secret, apiKey } = (made.body as any).data.createApiKey;
+    const use = () => post(other.url, `{ organization { id } }`, { "x-api-key": secret });
+    expect((await use()).status).toBe(200); // cached on the other gateway for 5 s
+    const before = await post(other.url, `{ organization { id } }`, admin);
+    expect(before.headers.get("ratelimit-policy")).toContain(`"org";q=300;`);
+
+    await post(first.url, `mutation { revokeApiKey(id: "${apiKey.id}") { status } }`, admin);
+    expect(await within1s(async () => (await use()).status === 401)).toBe(true);
+
+    await plan("PROFESSIONAL");
+    expect(await within1s(async () => ((await post(other.url, `{ organization { id } }`, admin)).headers.get("ratelimit-policy") ?? "").includes(`"org";q=1200;`))).toBe(true);
+  });
+});
+
 describe("Redis unreachable", () => {
   const down = { ...shared, REDIS_URL: DEAD_REDIS_URL, RATE_LIMIT_REPLICAS: "3", API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS) };
 

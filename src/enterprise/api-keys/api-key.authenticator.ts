@@ -10,6 +10,7 @@ import { AppError, rateLimited, unauthenticated } from "../../errors/app-error.j
 import type { Logger } from "../../observability/logger.js";
 import { isOrgRole, PERMISSIONS, type OrgRole, type Permission } from "../../permissions/matrix.js";
 import type { PlanService } from "../plans/plans.service.js";
+import type { Invalidation } from "../plans/invalidation.js";
 import { MemoryStore } from "../rate-limit/store.js";
 import { hashesEqual, hashKey, parseKey } from "./format.js";
 import { buildAllowlist, ipAllowed } from "./ip-allowlist.js";
@@ -50,7 +51,9 @@ export class ApiKeyAuthenticator {
     private readonly plans: PlanService,
     private readonly logger: Logger,
     private readonly opts: { cacheTtlMs: number; usageFlushMs: number },
+    private readonly invalidation?: Invalidation,
   ) {
+    invalidation?.on("apiKey", (prefix) => this.cache.delete(prefix));
     this.timer = setInterval(() => void this.flushUsage(), opts.usageFlushMs);
     this.timer.unref();
   }
@@ -81,9 +84,13 @@ export class ApiKeyAuthenticator {
     };
   }
 
-  /** Forget a key on this replica at once (revoke/rotate); other replicas follow within the TTL. */
+  /**
+   * Forget a key (revoke/rotate): at once here, at once on other replicas when Redis carries the
+   * message, and within the cache TTL in any case.
+   */
   invalidate(lookupPrefix: string): void {
-    this.cache.delete(lookupPrefix);
+    if (this.invalidation) this.invalidation.publish("apiKey", lookupPrefix);
+    else this.cache.delete(lookupPrefix);
   }
 
   /** Requests seen on this replica but not yet flushed. */

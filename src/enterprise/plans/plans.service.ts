@@ -3,6 +3,7 @@
 // invalidated when a super admin changes it); overrides are cached for the same bound.
 import type { Knex } from "knex";
 import type { OrganizationRegistry } from "../../tenancy/registry.js";
+import type { Invalidation } from "./invalidation.js";
 import { FEATURES, isPlanId, PLANS, type Feature, type Plan, type PlanLimits } from "./catalog.js";
 
 export const LIMIT_NAMES = ["apiCallsPerDay", "generationsPerMonth", "storageBytes", "members", "requestsPerMinute", "costPerMinute"] as const satisfies ReadonlyArray<keyof PlanLimits>;
@@ -43,7 +44,9 @@ export function effectivePlan(organizationId: string, planId: string, overrides:
 export class PlanService {
   private cache = new Map<string, { at: number; overrides: PlanOverrides }>();
 
-  constructor(private readonly db: Knex, private readonly registry: OrganizationRegistry) {}
+  constructor(private readonly db: Knex, private readonly registry: OrganizationRegistry, private readonly invalidation?: Invalidation) {
+    invalidation?.on("organization", (id) => this.forget(id));
+  }
 
   /** null when the organization does not exist. */
   async resolve(organizationId: string): Promise<EffectivePlan | null> {
@@ -78,7 +81,13 @@ export class PlanService {
     this.invalidate(organizationId);
   }
 
+  /** After a plan, override or status change: every replica re-reads the organization. */
   invalidate(organizationId: string): void {
+    if (this.invalidation) this.invalidation.publish("organization", organizationId);
+    else this.forget(organizationId);
+  }
+
+  private forget(organizationId: string): void {
     this.cache.delete(organizationId);
     this.registry.invalidate(organizationId);
   }
