@@ -103,10 +103,8 @@ try {
   ];
   for (const name of ["in-process", "Redis"] as const) {
     const l = gateways[name].app.services.limits;
-    const p = gateways[name].app.services.plans;
     const limiter = async (principal: typeof jwtPrincipal) => {
-      await l.admit(principal, "127.0.0.1");
-      await l.countDailyCall(orgId, (await p.resolve(orgId))!.limits.apiCallsPerDay);
+      await l.admitRequest(principal, "127.0.0.1");
       const d = await l.costBudget(orgId, 1e9, 100);
       await l.costBudget(orgId, 1e9, -99);
       return d;

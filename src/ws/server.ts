@@ -43,16 +43,12 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
   /** The same request limits and daily quota as the HTTP middleware, per WebSocket operation. */
   async function admitOperation(principal: Principal | null, ip: string | undefined) {
     if (!services.limits.enabled) return;
-    const verdict = await services.limits.admit(principal, ip);
+    const { verdict, day } = await services.limits.admitRequest(principal, ip);
     if (verdict.denied) {
       const retryAfter = Math.max(1, Math.ceil(verdict.denied.decision.retryAfterMs / 1000));
       throw new AppError("RATE_LIMITED", `Rate limit exceeded (${verdict.denied.policy.name}: ${verdict.denied.policy.limit} requests per minute)`, { retryAfter });
     }
-    const orgId = principal?.organizationId;
-    if (!orgId) return;
-    const plan = await services.plans.resolve(orgId);
-    const day = await services.limits.countDailyCall(orgId, services.config.limits.quotasEnabled ? (plan?.limits.apiCallsPerDay ?? null) : null);
-    if (!day.allowed) throw quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
+    if (day && !day.allowed) throw quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
   }
 
   const handle = useServer<Record<string, unknown> | undefined, Extra>(

@@ -132,4 +132,16 @@ describe("quotas", () => {
     const mine = all.body.data.organizationsUsage.edges.find((e: any) => e.node.organizationId === org.id);
     expect(mine.node.quotas.find((q: any) => q.quota === "apiCallsPerDay")).toEqual({ quota: "apiCallsPerDay", used: 3, limit: 3 });
   });
+
+  it("does not count calls refused by a rate limit against the daily quota", async () => {
+    const org = await createOrg(t.app, "callsrl");
+    await override(org, { limits: [{ name: "apiCallsPerDay", value: 100 }, { name: "requestsPerMinute", value: 2 }] });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await t.gql(`{ organization { id } }`, {}, org.users.ANALYST.token)).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    await new Promise((r) => setTimeout(r, 50)); // the refund of a refused call is not awaited
+    const all = await t.gql(`{ organizationsUsage(first: 50) { edges { node { organizationId quotas { quota used } } } } }`, {}, root.token);
+    const mine = all.body.data.organizationsUsage.edges.find((e: any) => e.node.organizationId === org.id);
+    expect(mine.node.quotas.find((q: any) => q.quota === "apiCallsPerDay").used).toBe(2);
+  });
 });

@@ -47,7 +47,7 @@ export function limitsMiddleware(services: Services) {
     }
     if (!limits.enabled) return next();
     try {
-      const verdict = await limits.admit(auth.principal, req.ip);
+      const { verdict, day } = await limits.admitRequest(auth.principal, req.ip);
       const headers = rateLimitHeaders(verdict.outcomes);
       if (headers) {
         res.setHeader("RateLimit-Policy", headers.policy);
@@ -58,14 +58,9 @@ export function limitsMiddleware(services: Services) {
         const { name, limit } = verdict.denied.policy;
         return refuse(res, new AppError("RATE_LIMITED", `Rate limit exceeded (${name}: ${limit} requests per minute)`, { retryAfter, policy: name, limit }), retryAfter);
       }
-      const orgId = auth.principal?.organizationId;
-      if (orgId) {
-        const plan = await services.plans.resolve(orgId);
-        const day = await limits.countDailyCall(orgId, services.config.limits.quotasEnabled ? (plan?.limits.apiCallsPerDay ?? null) : null);
-        if (!day.allowed) {
-          const e = quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
-          return refuse(res, e, e.extensions.retryAfter as number);
-        }
+      if (day && !day.allowed) {
+        const e = quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
+        return refuse(res, e, e.extensions.retryAfter as number);
       }
       next();
     } catch (err) {

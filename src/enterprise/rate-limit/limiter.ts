@@ -98,6 +98,26 @@ export class RateLimitService {
     return { outcomes, denied: outcomes.find((o) => !o.decision.allowed) };
   }
 
+  /**
+   * Everything a request passes before GraphQL work: its rate-limit buckets and, for an
+   * organization's caller, the daily API-call quota. Both go out together (one round trip to
+   * Redis); a call refused by a rate limit is taken off the daily count again.
+   */
+  async admitRequest(principal: Principal | null, ip: string | undefined) {
+    const orgId = principal?.organizationId ?? null;
+    const dailyLimit = orgId && this.config.limits.quotasEnabled ? ((await this.plans.resolve(orgId))?.limits.apiCallsPerDay ?? null) : null;
+    const [verdict, day] = await Promise.all([
+      this.admit(principal, ip),
+      orgId ? this.countDailyCall(orgId, dailyLimit) : Promise.resolve(null),
+    ]);
+    if (verdict.denied && day?.allowed) this.uncountDailyCall(orgId!);
+    return { verdict, day };
+  }
+
+  private uncountDailyCall(organizationId: string) {
+    this.store.count(`calls:${organizationId}:${utcDay()}`, -1, null, nextUtcMidnight().getTime() + MINUTE).catch(() => undefined);
+  }
+
   /** Count one API call against the organization's daily quota (UTC day). */
   async countDailyCall(organizationId: string, limit: number | null) {
     const resetsAt = nextUtcMidnight();
