@@ -1,5 +1,7 @@
 // Rate limits, headers, query cost and cost budgets on one gateway backed by the machine's Redis.
 import { randomUUID } from "node:crypto";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codes, startTestApp, type TestApp } from "../helpers/app.js";
 import { createOrg, createSuperAdmin, type TestOrg, type TestUser } from "../helpers/factories.js";
@@ -86,6 +88,26 @@ describe("request rate limits", () => {
       expect(res.headers.get("ratelimit-policy")).toBe(`"ip";q=4;w=60`);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
+  });
+});
+
+describe("over WebSocket", () => {
+  it("applies the same buckets and cost budget to each operation", async () => {
+    const org = await createOrg(t.app, "wsrl");
+    await override(org, [{ name: "requestsPerMinute", value: 2 }, { name: "costPerMinute", value: 150 }]);
+    const client = createClient({ url: t.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${org.users.ANALYST.token}` }, retryAttempts: 0 });
+    const run = (query: string) => new Promise<any>((resolve) => {
+      client.subscribe({ query }, { next: (r) => resolve(r), error: (e) => resolve({ errors: e }), complete: () => undefined });
+    });
+    try {
+      const costly = await run(`{ workspaces(first: 2) { edges { node { projects(first: 100) { edges { cursor } } } } } }`);
+      expect(costly.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+      expect((await run(`{ organization { id } }`)).data.organization.id).toBe(org.id);
+      const third = await run(`{ organization { id } }`);
+      expect(third.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+    } finally {
+      await client.dispose();
+    }
   });
 });
 
