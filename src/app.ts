@@ -11,11 +11,17 @@ import type { GraphQLSchema } from "graphql";
 import type { Config } from "./config/index.js";
 import { IdentityService } from "./auth/identity.service.js";
 import { TokenService } from "./auth/jwt.js";
-import { buildContext } from "./context/index.js";
+import { createContext } from "./context/index.js";
 import type { Services } from "./context/services.js";
 import { openDatabases, type Databases } from "./db/index.js";
 import { createEnclavePubSub } from "./db/pubsub.js";
 import { createRedis } from "./db/redis.js";
+import { ApiKeyAuthenticator } from "./enterprise/api-keys/api-key.authenticator.js";
+import { Invalidation } from "./enterprise/plans/invalidation.js";
+import { PlanService } from "./enterprise/plans/plans.service.js";
+import { QuotaService } from "./enterprise/plans/quotas.js";
+import { authenticatedOf, limitsMiddleware } from "./enterprise/rate-limit/http.js";
+import { RateLimitService } from "./enterprise/rate-limit/limiter.js";
 import { createApollo } from "./graphql/server.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { healthRouter } from "./http/health.js";
@@ -42,6 +48,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const db = opts.databases ?? (await openDatabases(config, logger));
   const tokens = new TokenService(config.jwt);
   const registry = new OrganizationRegistry(db.control);
+  const redis = createRedis(config.redisUrl, logger);
+  const invalidation = new Invalidation(redis, config.limits.keyPrefix, logger);
+  const plans = new PlanService(db.control, registry, invalidation);
+  const limits = new RateLimitService(config, plans, logger);
   const services: Services = {
     config,
     db,
@@ -50,8 +60,13 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     registry,
     identity: new IdentityService(db.control, tokens, registry, config.jwt.refreshTtlSeconds, logger),
     pubsub: createEnclavePubSub(),
-    redis: createRedis(config.redisUrl, logger),
+    redis,
+    plans,
+    quotas: new QuotaService(db.control, plans, config),
+    apiKeys: new ApiKeyAuthenticator(db.control, plans, logger, config.apiKeys, invalidation),
+    limits,
   };
+  if (!(await limits.connect())) logger.warn("rate limiter: Redis not reachable at start; using the configured fail-safe");
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);
@@ -77,11 +92,13 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   app.use(
     "/graphql",
     cors<cors.CorsRequest>(),
+    limitsMiddleware(services),
     express.json({ limit: "256kb" }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        return buildContext(services, {
-          authorization: req.headers.authorization,
+        const auth = authenticatedOf(res);
+        if (auth?.error) throw auth.error;
+        return createContext(services, auth?.principal ?? null, {
           client: { ip: req.ip, userAgent: req.headers["user-agent"] },
           requestId: res.locals.requestId as string,
           transport: "http",
@@ -122,6 +139,9 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           else { await ws.dispose(); await apollo.stop(); }
         } finally {
           clearTimeout(deadline);
+          await services.apiKeys.stop().catch((err) => logger.warn({ err }, "api key usage flush failed at shutdown"));
+          await services.limits.stop();
+          invalidation.stop();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

@@ -2,6 +2,7 @@
 // all load the same list without filesystem discovery.
 import type { Knex } from "knex";
 import * as m001 from "./001_core.js";
+import * as m002 from "./002_api_keys_plans.js";
 
 export interface ControlMigration {
   name: string;
@@ -9,7 +10,10 @@ export interface ControlMigration {
   down(knex: Knex): Promise<void>;
 }
 
-export const controlMigrations: ControlMigration[] = [{ name: "001_core", ...m001 }];
+export const controlMigrations: ControlMigration[] = [
+  { name: "001_core", ...m001 },
+  { name: "002_api_keys_plans", ...m002 },
+];
 
 /** Runtime-role privileges on the control tables, per table (never ON ALL TABLES). */
 export const controlGrants: Record<string, string> = {
@@ -18,4 +22,7 @@ export const controlGrants: Record<string, string> = {
   memberships: "SELECT, INSERT, UPDATE, DELETE",
   refresh_sessions: "SELECT, INSERT, UPDATE",
   login_throttle: "SELECT, INSERT, UPDATE, DELETE",
+  api_keys: "SELECT, INSERT, UPDATE",
+  plan_overrides: "SELECT, INSERT, UPDATE, DELETE",
+  quota_counters: "SELECT, INSERT, UPDATE",
 };

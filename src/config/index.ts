@@ -46,6 +46,19 @@ const envSchema = z
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1000),
     MAX_QUERY_COST: z.coerce.number().int().min(1).default(50_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
+    /** Rate limits, cost budgets and the daily API-call quota (off: only for benchmarks and tests of other layers). */
+    RATE_LIMITS_ENABLED: bool.default(true),
+    /** Creation, storage and seat quotas. */
+    QUOTAS_ENABLED: bool.default(true),
+    /** Redis unreachable: "local" = per-process limits divided by RATE_LIMIT_REPLICAS; "closed" = refuse with 503. */
+    RATE_LIMIT_REDIS_FAILURE: z.enum(["local", "closed"]).default("local"),
+    RATE_LIMIT_REPLICAS: z.coerce.number().int().min(1).max(1000).default(1),
+    RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("enclave:rl:"),
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+    RATE_LIMIT_USER_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** How long a replica trusts a cached API key record: revocation is effective everywhere within this. */
+    API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+    API_KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -97,6 +110,19 @@ export interface Config {
     maxDirectives: number;
     maxTokens: number;
     maxCost: number;
+  };
+  limits: {
+    rateLimitsEnabled: boolean;
+    quotasEnabled: boolean;
+    redisFailure: "local" | "closed";
+    replicas: number;
+    keyPrefix: string;
+    anonymousPerMinute: number;
+    userPerMinute: number;
+  };
+  apiKeys: {
+    cacheTtlMs: number;
+    usageFlushMs: number;
   };
   seedDemo: boolean;
   trustProxy: boolean;
@@ -153,6 +179,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       maxTokens: e.MAX_QUERY_TOKENS,
       maxCost: e.MAX_QUERY_COST,
     },
+    limits: {
+      rateLimitsEnabled: e.RATE_LIMITS_ENABLED,
+      quotasEnabled: e.QUOTAS_ENABLED,
+      redisFailure: e.RATE_LIMIT_REDIS_FAILURE,
+      replicas: e.RATE_LIMIT_REPLICAS,
+      keyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+      anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      userPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
+    },
+    apiKeys: { cacheTtlMs: e.API_KEY_CACHE_TTL_MS, usageFlushMs: e.API_KEY_USAGE_FLUSH_MS },
     seedDemo: e.SEED_DEMO ?? !prod,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -7,6 +7,7 @@ import { AppError, forbidden, unauthenticated } from "../errors/app-error.js";
 import type { ClientInfo } from "../auth/identity.service.js";
 import { roleHas, type OrgRole, type Permission, type Role } from "../permissions/matrix.js";
 import { tenantPrelude, tenantRef, type TenantRef } from "../tenancy/scope.js";
+import { looksLikeApiKey } from "../enterprise/api-keys/format.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
 
@@ -19,7 +20,7 @@ export interface Principal {
   organizationId: string | null;
   role: OrgRole | null;
   /** Set when the credential is an API key: it acts as its organization's service account, limited to its scopes. */
-  apiKey?: { id: string; scopes: ReadonlySet<Permission> };
+  apiKey?: { id: string; scopes: ReadonlySet<Permission>; rateLimitPerMinute?: number | null };
 }
 
 export type Transport = "http" | "ws";
@@ -69,6 +70,24 @@ export function authenticate(services: Services, authorization: string | null | 
   };
 }
 
+/**
+ * Every credential: an API key (`X-API-Key`, or `Authorization: Bearer sk_…`) or an access token
+ * (`Authorization: Bearer <jwt>`). A key's organization comes from the key record, never from a header.
+ */
+export async function authenticateCredentials(
+  services: Services,
+  c: { authorization?: string | null; apiKey?: string | null; ip?: string },
+): Promise<Principal | null> {
+  if (c.apiKey) {
+    if (c.authorization) throw unauthenticated("Send either X-API-Key or Authorization, not both");
+    return services.apiKeys.authenticate(c.apiKey, c.ip);
+  }
+  const bearer = c.authorization ? /^Bearer\s+(\S+)$/i.exec(c.authorization.trim())?.[1] : undefined;
+  if (bearer && looksLikeApiKey(bearer)) return services.apiKeys.authenticate(bearer, c.ip);
+  return authenticate(services, c.authorization);
+}
+
+/** JWT only (kept for callers that build a context by hand); the transports use authenticateCredentials + createContext. */
 export function buildContext(services: Services, input: CredentialInput): RequestContext {
   const principal = authenticate(services, input.authorization);
   return createContext(services, principal, input);

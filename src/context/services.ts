@@ -7,6 +7,10 @@ import type { Logger } from "../observability/logger.js";
 import type { OrganizationRegistry } from "../tenancy/registry.js";
 import type { PubSub } from "../db/pubsub.js";
 import type { Redis } from "ioredis";
+import type { ApiKeyAuthenticator } from "../enterprise/api-keys/api-key.authenticator.js";
+import type { PlanService } from "../enterprise/plans/plans.service.js";
+import type { QuotaService } from "../enterprise/plans/quotas.js";
+import type { RateLimitService } from "../enterprise/rate-limit/limiter.js";
 
 export interface Services {
   config: Config;
@@ -18,4 +22,8 @@ export interface Services {
   pubsub: PubSub;
   /** null when REDIS_URL is unset */
   redis: Redis | null;
+  plans: PlanService;
+  quotas: QuotaService;
+  apiKeys: ApiKeyAuthenticator;
+  limits: RateLimitService;
 }

@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   BAD_USER_INPUT: { http: 400, description: "An argument is invalid: malformed id, string too long, bad slug, out-of-range page size." },
   NOT_FOUND: { http: 404, description: "The object does not exist in the caller's organization (other organizations' ids look the same)." },
   CONFLICT: { http: 409, description: "The change collides with existing data (a slug or email already taken)." },
-  RATE_LIMITED: { http: 429, description: "Too many requests or login attempts; `extensions.retryAfter` says when to retry." },
+  RATE_LIMITED: { http: 429, description: "Too many requests, login attempts or query cost this minute; `extensions.retryAfter` (and the Retry-After header) say when to retry." },
   QUOTA_EXCEEDED: { http: 429, description: "A plan quota is used up; extensions name the quota, its limit and its reset." },
   COST_LIMIT_EXCEEDED: { http: 400, description: "The operation's computed cost exceeds the maximum; rejected before execution." },
   GRAPHQL_PARSE_FAILED: { http: 400, description: "The document is not valid GraphQL syntax or exceeds the token limit." },

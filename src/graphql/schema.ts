@@ -8,10 +8,13 @@ import { OrganizationResolver } from "../modules/organizations/organization.reso
 import { ProjectResolver } from "../modules/projects/project.resolver.js";
 import { WorkspaceResolver } from "../modules/workspaces/workspace.resolver.js";
 import { applyPermissions } from "../permissions/shield.js";
+import { ApiKeyResolver } from "../enterprise/api-keys/api-key.resolver.js";
+import { PlanResolver } from "../enterprise/plans/plan.resolver.js";
 import { createEnclavePubSub, type PubSub } from "../db/pubsub.js";
 
 export const resolvers = [
   IdentityResolver, OrganizationResolver, MemberResolver, WorkspaceResolver, ProjectResolver, ItemResolver,
+  ApiKeyResolver, PlanResolver,
 ] as const;
 
 /** The schema without permission middleware: what is emitted to schema/schema.graphql. */

@@ -9,7 +9,7 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
     base: undefined,
     // Credentials never reach the log, whatever object carries them.
     redact: {
-      paths: ["password", "*.password", "token", "*.token", "refreshToken", "*.refreshToken", "authorization", "*.authorization", "req.headers.authorization", "req.headers[\"x-api-key\"]"],
+      paths: ["password", "*.password", "token", "*.token", "refreshToken", "*.refreshToken", "authorization", "*.authorization", "req.headers.authorization", "req.headers[\"x-api-key\"]", "secret", "*.secret", "apiKey", "*.apiKey"],
       censor: "[redacted]",
     },
   });

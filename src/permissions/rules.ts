@@ -1,5 +1,6 @@
 // Every root field's access rule, in one table. A root field missing here is denied by the
 // shield's fallback (and a test fails), so adding a field forces a decision about who may call it.
+import type { Feature } from "../enterprise/plans/catalog.js";
 import type { Permission } from "./matrix.js";
 
 /** "public": anyone; "authenticated": any valid credential; otherwise a permission from the matrix. */
@@ -18,6 +19,14 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     project: "project:read",
     items: "item:read",
     item: "item:read",
+    apiKeys: "apikey:manage",
+    apiKey: "apikey:manage",
+    plans: "authenticated",
+    organizationPlan: "organization:read",
+    features: "organization:read",
+    feature: "organization:read",
+    usage: "organization:read",
+    organizationsUsage: "platform:manage",
   },
   Mutation: {
     login: "public",
@@ -39,10 +48,20 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     createItem: "item:create",
     updateItem: "item:update",
     deleteItem: "item:delete",
+    createApiKey: "apikey:manage",
+    rotateApiKey: "apikey:manage",
+    revokeApiKey: "apikey:manage",
+    setPlanOverrides: "platform:manage",
   },
   Subscription: {
     itemChanged: "item:read",
   },
+};
+
+/** Fields that also need a plan feature of the caller's organization ("Type.field" → feature), on top of their rule. */
+export const FIELD_FEATURES: Record<string, Feature> = {
+  "Mutation.createApiKey": "api_keys",
+  "Mutation.rotateApiKey": "api_keys",
 };
 
 /** Nested fields that expose another resource carry their own rule; other nested fields follow their parent. */

@@ -4,11 +4,12 @@
 import type { GraphQLFieldMap, GraphQLSchema } from "graphql";
 import { isObjectType } from "graphql";
 import { applyMiddleware, type IMiddlewareFieldMap } from "graphql-middleware";
-import { allow, deny, rule, shield } from "graphql-shield";
+import { allow, and, deny, rule, shield } from "graphql-shield";
+import { requiresFeature } from "../enterprise/plans/feature-rule.js";
 import type { RequestContext } from "../context/index.js";
 import { AppError, forbidden, unauthenticated } from "../errors/app-error.js";
 import type { Permission } from "./matrix.js";
-import { NESTED_FIELD_RULES, ROOT_FIELD_RULES, type FieldRule } from "./rules.js";
+import { FIELD_FEATURES, NESTED_FIELD_RULES, ROOT_FIELD_RULES, type FieldRule } from "./rules.js";
 
 const isAuthenticated = rule({ cache: "contextual" })((_p, _a, ctx: RequestContext) => (ctx.principal ? true : unauthenticated()));
 
@@ -37,7 +38,10 @@ const ROOTS = ["Query", "Mutation", "Subscription"] as const;
 export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
   const ruleTree: Record<string, Record<string, unknown>> = {};
   for (const [type, fields] of Object.entries({ ...ROOT_FIELD_RULES, ...NESTED_FIELD_RULES })) {
-    ruleTree[type] = Object.fromEntries(Object.entries(fields).map(([f, spec]) => [f, toShieldRule(spec)]));
+    ruleTree[type] = Object.fromEntries(Object.entries(fields).map(([f, spec]) => {
+      const feature = FIELD_FEATURES[`${type}.${f}`];
+      return [f, feature ? and(toShieldRule(spec), requiresFeature(feature)) : toShieldRule(spec)];
+    }));
   }
   const generator = shield(ruleTree as never, {
     fallbackRule: deny,

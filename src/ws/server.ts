@@ -5,14 +5,19 @@ import type { Server } from "node:http";
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { authenticate, createContext, type Principal } from "../context/index.js";
+import { authenticateCredentials, createContext, type Principal } from "../context/index.js";
 import type { Services } from "../context/services.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { createErrorFormatter } from "../errors/mask.js";
 import { assessCost, validationRules } from "../graphql/limits.js";
+import { quotaExceeded } from "../enterprise/plans/quotas.js";
+import { chargeCost } from "../enterprise/rate-limit/cost-budget.js";
+import { AppError } from "../errors/app-error.js";
 
 interface Extra extends Record<PropertyKey, unknown> {
   principal?: Principal | null;
+  /** kept in memory only, to re-check revocation and expiry on every operation */
+  apiKey?: string;
   ip?: string;
   userAgent?: string;
 }
@@ -31,23 +36,53 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
       extensions: { ...e.extensions, code },
     });
 
+  /** A socket opened with an API key closes (4403) once the key is revoked, expired or rotated out. */
+  function watchKey(socket: import("ws").WebSocket, presented: string, ip: string | undefined) {
+    const every = Math.max(1_000, services.config.apiKeys.cacheTtlMs);
+    const timer = setInterval(() => {
+      services.apiKeys.authenticate(presented, ip, { countUse: false }).catch((err) => {
+        if (err instanceof GraphQLError && socket.readyState === socket.OPEN) socket.close(4403, "Forbidden");
+      });
+    }, every);
+    timer.unref();
+    socket.once("close", () => clearInterval(timer));
+  }
+
+  /** The same request limits and daily quota as the HTTP middleware, per WebSocket operation. */
+  async function admitOperation(principal: Principal | null, ip: string | undefined) {
+    if (!services.limits.enabled) return;
+    const { verdict, day } = await services.limits.admitRequest(principal, ip);
+    if (verdict.denied) {
+      const retryAfter = Math.max(1, Math.ceil(verdict.denied.decision.retryAfterMs / 1000));
+      throw new AppError("RATE_LIMITED", `Rate limit exceeded (${verdict.denied.policy.name}: ${verdict.denied.policy.limit} requests per minute)`, { retryAfter });
+    }
+    if (day && !day.allowed) throw quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
+  }
+
   const handle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
       connectionInitWaitTimeout: 3_000,
-      onConnect(ctx) {
-        const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      async onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const auth = params.authorization ?? params.Authorization;
+        const key = params["x-api-key"] ?? params["X-API-Key"] ?? params.apiKey;
         const req = ctx.extra.request;
         ctx.extra.ip = req.socket.remoteAddress;
         ctx.extra.userAgent = req.headers["user-agent"];
         try {
-          ctx.extra.principal = authenticate(services, typeof auth === "string" ? auth : undefined);
+          const credentials = { authorization: typeof auth === "string" ? auth : undefined, apiKey: typeof key === "string" ? key : undefined, ip: ctx.extra.ip };
+          ctx.extra.principal = await authenticateCredentials(services, credentials);
+          if (ctx.extra.principal?.apiKey) {
+            const presented = (ctx.extra.apiKey = credentials.apiKey ?? credentials.authorization?.replace(/^Bearer\s+/i, ""));
+            watchKey(ctx.extra.socket, presented!, ctx.extra.ip);
+          }
           return true;
         } catch {
           return false; // 4403 Forbidden
         }
       },
-      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         let document;
         try {
           document = parse(payload.query, { maxTokens: g.maxTokens });
@@ -58,15 +93,24 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         if (errors.length) return errors.map((e) => coded(e, "GRAPHQL_VALIDATION_FAILED"));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [coded(new GraphQLError("Operation not found"), "BAD_REQUEST")];
+        let principal = ctx.extra.principal ?? null;
         try {
-          assessCost(schema, document, operation, payload.variables ?? undefined, g.maxCost);
+          // A revoked or expired key stops working on open sockets too (cached for at most API_KEY_CACHE_TTL_MS).
+          if (ctx.extra.apiKey) principal = ctx.extra.principal = await services.apiKeys.authenticate(ctx.extra.apiKey, ctx.extra.ip);
+          await admitOperation(principal, ctx.extra.ip);
         } catch (err) {
-          return [err as GraphQLError];
+          return [err instanceof GraphQLError ? err : new AppError("SERVICE_UNAVAILABLE", "Rate limiting is unavailable; retry shortly")];
         }
-        const contextValue = createContext(services, ctx.extra.principal ?? null, {
+        const contextValue = createContext(services, principal, {
           transport: "ws",
           client: { ip: ctx.extra.ip, userAgent: ctx.extra.userAgent },
         });
+        try {
+          const cost = assessCost(schema, document, operation, payload.variables ?? undefined, g.maxCost);
+          await chargeCost(contextValue, cost.requested, cost.maximum);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),

@@ -25,6 +25,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SEED_DEMO: "false",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     DATABASE_POOL_MAX: "5",
+    // Limits and quotas are off unless a test asks for them: other suites make hundreds of calls
+    // from one address on free-plan organizations. Their own tests turn them on.
+    RATE_LIMITS_ENABLED: "false",
+    QUOTAS_ENABLED: "false",
     ...env,
   });
   const app = await buildApp(config);

@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../../context/index.js";
-import { unauthenticated } from "../../errors/app-error.js";
+import { forbidden, unauthenticated } from "../../errors/app-error.js";
 import type { AuthResult } from "../../auth/identity.service.js";
 import { PERMISSIONS, ROLE_PERMISSIONS, ROLES, type Permission } from "../../permissions/matrix.js";
 import { parseId } from "../../tenancy/naming.js";
@@ -39,6 +39,8 @@ export class IdentityResolver {
   async switchOrganization(@Ctx() ctx: RequestContext, @Arg("organizationId", () => ID) organizationId: string) {
     const p = ctx.principal;
     if (!p) throw unauthenticated();
+    // A key acts only as its organization's service account: it must never mint a user session.
+    if (p.apiKey) throw forbidden("API keys cannot switch organizations or obtain user tokens");
     return toPayload(await ctx.services.identity.switchOrganization(p.userId, p.superAdmin, p.sessionId, parseId(organizationId, "organizationId"), ctx.client));
   }
 
@@ -62,7 +64,7 @@ export class IdentityResolver {
       user,
       organization: organization as Me["organization"],
       role: p.role as Me["role"],
-      permissions: role ? [...ROLE_PERMISSIONS[role]] : [],
+      permissions: role ? ROLE_PERMISSIONS[role].filter((perm) => ctx.can(perm)) : [],
       memberships,
     };
   }

@@ -63,6 +63,7 @@ export async function createItem(ctx: RequestContext, input: CreateItemInput) {
   };
   const item = await ctx.inTenant(async (trx) => {
     if (!(await getProject(trx, projectId))) throw notFound("Project");
+    await ctx.services.quotas.consumeGeneration(ctx, trx);
     return repo.insertItem(trx, values);
   });
   publish(ctx, "CREATED", item);

@@ -38,6 +38,7 @@ export async function addMember(ctx: RequestContext, input: AddMemberInput): Pro
       user = await repo.insertUser(trx, { email, displayName, passwordHash });
     }
     if (await repo.getMembership(trx, orgId, user.id)) throw conflict("That user is already a member");
+    await ctx.services.quotas.checkSeats(trx, orgId);
     await repo.insertMembership(trx, orgId, user.id, role);
     await enter();
     const member = { id: user.id, email: user.email, displayName: user.displayName, role };

@@ -51,7 +51,8 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
   if (Object.keys(patch).length === 0) throw badInput("nothing to update");
   const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.control.fn.now() }).returning(ORG_COLUMNS);
   if (!row) throw notFound("Organization");
-  ctx.services.registry.invalidate(id);
+  // Plan and status changes reach every replica's caches (and so its limits) at once.
+  ctx.services.plans.invalidate(id);
   return row as OrganizationRecord;
 }
 
