@@ -23,6 +23,9 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { OrganizationRegistry } from "./tenancy/registry.js";
 import { attachWebSocketServer } from "./ws/server.js";
 import { seedDemo, type DemoSummary } from "../seeds/demo.js";
+import { AuditService } from "./enterprise/audit/service.js";
+import { auditRouter } from "./enterprise/audit/http.js";
+import { platformChain } from "./enterprise/audit/recorder.js";
 
 export interface App {
   services: Services;
@@ -42,6 +45,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const db = opts.databases ?? (await openDatabases(config, logger));
   const tokens = new TokenService(config.jwt);
   const registry = new OrganizationRegistry(db.app);
+  const pubsub = createEnclavePubSub();
   const services: Services = {
     config,
     db,
@@ -49,9 +53,11 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     tokens,
     registry,
     identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
-    pubsub: createEnclavePubSub(),
+    pubsub,
     redis: createRedis(config.redisUrl, logger),
+    audit: new AuditService({ db, config, logger, pubsub }),
   };
+  services.audit.start();
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);
@@ -67,6 +73,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
 
   let draining = false;
   app.use(healthRouter(db.app, () => draining));
+  app.use(auditRouter(services));
   app.use(
     "/graphql",
     cors<cors.CorsRequest>(),
@@ -74,12 +81,18 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const given = req.headers["x-request-id"];
-        return buildContext(services, {
-          authorization: req.headers.authorization,
-          client: { ip: req.ip, userAgent: req.headers["user-agent"] },
-          requestId: typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID(),
-          transport: "http",
-        });
+        const requestId = typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
+        const client = { ip: req.ip, userAgent: req.headers["user-agent"] };
+        try {
+          return buildContext(services, { authorization: req.headers.authorization, client, requestId, transport: "http" });
+        } catch (err) {
+          // A rejected credential is a security event (platform chain: the token names no trusted organization).
+          await services.audit.recordOutcome(undefined, {
+            type: "auth.token.invalid", result: "failure", reason: (err as Error).message,
+            actor: { type: "anonymous", ip: client.ip ?? null, userAgent: client.userAgent?.slice(0, 512) ?? null, requestId },
+          }, platformChain(null));
+          throw err;
+        }
       },
     }),
   );
@@ -116,6 +129,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           else { await ws.dispose(); await apollo.stop(); }
         } finally {
           clearTimeout(deadline);
+          await services.audit.stop();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

@@ -2,6 +2,7 @@
 // all load the same list without filesystem discovery.
 import type { Knex } from "knex";
 import * as m001 from "./001_core.js";
+import * as m003 from "./003_audit.js";
 
 export interface ControlMigration {
   name: string;
@@ -9,7 +10,7 @@ export interface ControlMigration {
   down(knex: Knex): Promise<void>;
 }
 
-export const controlMigrations: ControlMigration[] = [{ name: "001_core", ...m001 }];
+export const controlMigrations: ControlMigration[] = [{ name: "001_core", ...m001 }, { name: "003_audit", ...m003 }];
 
 /** Runtime-role privileges on the control tables, per table (never ON ALL TABLES). */
 export const controlGrants: Record<string, string> = {
@@ -18,4 +19,9 @@ export const controlGrants: Record<string, string> = {
   memberships: "SELECT, INSERT, UPDATE, DELETE",
   refresh_sessions: "SELECT, INSERT, UPDATE",
   login_throttle: "SELECT, INSERT, UPDATE, DELETE",
+  // audit trail: append-only for the runtime role (no UPDATE/DELETE/TRUNCATE on events or checkpoints)
+  audit_events: "SELECT, INSERT",
+  audit_chain: "SELECT, UPDATE",
+  audit_checkpoints: "SELECT",
+  audit_settings: "SELECT, INSERT, UPDATE",
 };

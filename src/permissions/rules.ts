@@ -18,6 +18,11 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     project: "project:read",
     items: "item:read",
     item: "item:read",
+    auditEvents: "audit:read",
+    verifyAuditTrail: "audit:read",
+    complianceReport: "audit:read",
+    auditSettings: "audit:read",
+    auditEventTypes: "authenticated",
   },
   Mutation: {
     login: "public",
@@ -39,9 +44,11 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     createItem: "item:create",
     updateItem: "item:update",
     deleteItem: "item:delete",
+    updateAuditSettings: "organization:manage",
   },
   Subscription: {
     itemChanged: "item:read",
+    auditEventRecorded: "audit:read",
   },
 };
 

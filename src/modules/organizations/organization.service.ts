@@ -6,6 +6,8 @@ import { provisionOrganization } from "../../tenancy/provisioning.js";
 import { ORG_COLUMNS, type OrganizationRecord } from "../../tenancy/registry.js";
 import { checkPageSize, decodeCursor, toPage } from "../common/connection.js";
 import * as v from "../common/validation.js";
+import { enterTenant } from "../../tenancy/scope.js";
+import { platformChain, tenantChain } from "../../enterprise/audit/recorder.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.type.js";
 
 export const REGIONS = ["default"] as const;
@@ -33,7 +35,12 @@ export async function createOrganization(ctx: RequestContext, input: CreateOrgan
   const { organization, created } = await provisionOrganization(
     ctx.services.db.admin,
     { slug: input.slug, name: v.text(input.name, "name", 200), plan: input.plan ?? "free", region },
-    { appRole: ctx.services.config.database.appRole },
+    {
+      appRole: ctx.services.config.database.appRole,
+      onProvisioned: async (trx, org) => {
+        await ctx.services.audit.record(trx, platformChain(org.id), { type: "admin.organization.created", resourceType: "Organization", resourceId: org.id, after: { ...org } }, ctx);
+      },
+    },
   );
   if (!created) throw conflict("An organization with this slug already exists");
   return organization;
@@ -49,16 +56,34 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
     patch.status = input.status;
   }
   if (Object.keys(patch).length === 0) throw badInput("nothing to update");
-  const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
-  if (!row) throw notFound("Organization");
+  const row = await ctx.services.db.app.transaction(async (trx) => {
+    const before = await trx.withSchema("control").table("organizations").first(ORG_COLUMNS).where({ id }).forUpdate();
+    const [updated] = await trx.withSchema("control").table("organizations").where({ id }).whereNot({ status: "provisioning" })
+      .update({ ...patch, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
+    if (!updated) throw notFound("Organization");
+    const onlyPlan = Object.keys(patch).length === 1 && patch.plan !== undefined;
+    await ctx.services.audit.record(trx, platformChain(id), {
+      type: onlyPlan ? "admin.plan.changed" : "admin.organization.updated", resourceType: "Organization", resourceId: id, before, after: updated,
+    }, ctx);
+    return updated;
+  });
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
 }
 
 export async function renameCurrentOrganization(ctx: RequestContext, name: string): Promise<OrganizationRecord> {
-  const id = ctx.requireTenant().id;
-  const [row] = await orgs(ctx).where({ id }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.app.fn.now() }).returning(ORG_COLUMNS);
-  if (!row) throw notFound("Organization");
+  const tenant = ctx.requireTenant();
+  const id = tenant.id;
+  const newName = v.text(name, "name", 200);
+  // The control-plane change and its audit event (tenant chain) commit together.
+  const row = await ctx.services.db.app.transaction(async (trx) => {
+    const before = await trx.withSchema("control").table("organizations").first("name").where({ id });
+    const [updated] = await trx.withSchema("control").table("organizations").where({ id }).update({ name: newName, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
+    if (!updated) throw notFound("Organization");
+    await enterTenant(trx, tenant);
+    await ctx.services.audit.record(trx, tenantChain(id), { type: "config.organization.renamed", resourceType: "Organization", resourceId: id, before, after: { name: newName } }, ctx);
+    return updated;
+  });
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
 }
