@@ -9,7 +9,7 @@ import { AppError, badInput, forbidden } from "../../errors/app-error.js";
 import { httpStatusFor } from "../../errors/mask.js";
 import { withTenant } from "../../tenancy/scope.js";
 import { complianceReport, period } from "./audit.resolver.js";
-import { applyFilter, EVENT_COLUMNS } from "./query.js";
+import { EVENT_COLUMNS, streamEvents } from "./query.js";
 import { renderPdf } from "./report.js";
 
 const CSV_COLUMNS = EVENT_COLUMNS;
@@ -72,7 +72,6 @@ export function auditRouter(services: Services): Router {
         type: "data.export", resourceType: "AuditEvent", metadata: { format, from: from.toISOString(), to: to.toISOString(), eventTypes: types },
       }, ctx));
       await withTenant(services.db.app, tenant, async (trx) => {
-        const stream = applyFilter(trx("audit_events").select(EVENT_COLUMNS), { from, to, eventTypes: types }).orderBy("seq").stream();
         res.status(200);
         res.setHeader("content-type", format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
         res.setHeader("content-disposition", `attachment; filename="audit-${tenant.id}.${format}"`);
@@ -80,7 +79,7 @@ export function auditRouter(services: Services): Router {
         const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((ok) => res.once("drain", ok)));
         await write(format === "csv" ? `${CSV_COLUMNS.join(",")}\n` : "[\n");
         let first = true;
-        for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
+        for await (const row of streamEvents(trx, "audit_events", { from, to, eventTypes: types })) {
           if (res.destroyed) break;
           if (format === "csv") await write(`${CSV_COLUMNS.map((c) => csvCell(row[c])).join(",")}\n`);
           else {

@@ -35,6 +35,19 @@ export function applyFilter(q: Knex.QueryBuilder, f: AuditFilterValues): Knex.Qu
   return q;
 }
 
+/** Rows in sequence order, fetched in keyset batches: a range of any size never sits in memory. */
+export async function* streamEvents(db: Knex | Knex.Transaction, table: string, f: AuditFilterValues, columns: string[] = EVENT_COLUMNS, batch = 1_000, throughSeq?: number) {
+  let after = 0;
+  for (;;) {
+    const q = applyFilter(db(table).select(columns), f).where("seq", ">", after);
+    if (throughSeq != null) q.where("seq", "<=", throughSeq);
+    const rows = (await q.orderBy("seq").limit(batch)) as Array<Record<string, any>>;
+    for (const r of rows) yield r;
+    if (rows.length < batch) return;
+    after = Number(rows[rows.length - 1]!.seq);
+  }
+}
+
 export function encodeSeqCursor(seq: number): string {
   return Buffer.from(`seq:${seq}`).toString("base64url");
 }

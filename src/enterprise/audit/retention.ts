@@ -12,6 +12,7 @@ import type { Knex } from "knex";
 import { quoteIdent } from "../../db/knex.js";
 import { tenantRef } from "../../tenancy/scope.js";
 import { signCheckpoint } from "./hash.js";
+import { EVENT_COLUMNS, streamEvents } from "./query.js";
 import { load } from "./settings.js";
 
 export interface RetentionResult {
@@ -40,12 +41,8 @@ export async function runRetention(
     const through = Number(last.seq);
     mkdirSync(opts.archiveDir, { recursive: true });
     const file = path.join(opts.archiveDir, `audit-${orgId}-through-${through}-${Date.now()}.jsonl.gz`);
-    const stream = trx.raw(`SELECT * FROM ${events} WHERE seq <= ? ORDER BY seq`, [through]).stream();
     const lines = Readable.from((async function* () {
-      for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
-        const { search: _s, ...rest } = row;
-        yield `${JSON.stringify(rest)}\n`;
-      }
+      for await (const row of streamEvents(trx, events, {}, EVENT_COLUMNS, 1_000, through)) yield `${JSON.stringify(row)}\n`;
     })());
     await pipeline(lines, createGzip(), createWriteStream(file, { flags: "wx" }));
     await trx.withSchema("control").table("audit_checkpoints").insert({
