@@ -64,7 +64,8 @@ export function auditRouter(services: Services): Router {
     try {
       const format = req.query.format ?? "json";
       if (format !== "csv" && format !== "json") throw badInput("format must be csv or json", "format");
-      const { from, to } = period(dateParam(req.query.from, "from", new Date(0)), dateParam(req.query.to, "to", new Date()));
+      // An open-ended range ends after the export's own event, which is therefore included.
+      const { from, to } = period(dateParam(req.query.from, "from", new Date(0)), dateParam(req.query.to, "to", new Date(Date.now() + 60_000)));
       const types = typeof req.query.eventType === "string" ? req.query.eventType.split(",").slice(0, 50) : null;
       const tenant = ctx.requireTenant();
       // The export is recorded (and committed) before any row leaves.

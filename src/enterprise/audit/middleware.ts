@@ -121,6 +121,8 @@ function mutationWrapper(field: string): IMiddlewareFunction {
       let session: Awaited<ReturnType<typeof sessionOf>> = null;
       let before: Record<string, unknown> | null = null;
       try {
+        // Settings (PII fields) are loaded before any transaction of this request holds a connection.
+        if (ctx.principal?.organizationId) await audit.settings.get(ctx.principal.organizationId);
         if (field === "logout" || field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
         if (tenantScoped && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
         result = await resolve(root, args, ctx, info);
@@ -185,6 +187,9 @@ function readIds(result: unknown): { ids: string[]; nodeType?: string } {
 function queryWrapper(field: string): IMiddlewareFunction {
   return async (resolve, root, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
     const audit = ctx.services.audit;
+    const org = ctx.principal?.organizationId;
+    // One cached lookup per query; loaded before the resolver opens the request transaction.
+    const settings = org && audit.enabled && !NOT_READ_AUDITED.has(field) ? await audit.settings.get(org).catch(() => null) : null;
     let result: unknown;
     try {
       result = await resolve(root, args, ctx, info);
@@ -200,9 +205,7 @@ function queryWrapper(field: string): IMiddlewareFunction {
       if (outcome) await audit.recordOutcome(ctx, outcome);
       throw result;
     }
-    const org = ctx.principal?.organizationId;
-    if (org && !NOT_READ_AUDITED.has(field)) {
-      const settings = await audit.settings.get(org);
+    if (org && settings) {
       if (settings.readAudit !== "off") {
         let type = getNamedType(info.returnType);
         if (isObjectType(type) && type.name.endsWith("Connection")) {

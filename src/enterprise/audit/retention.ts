@@ -42,7 +42,7 @@ export async function runRetention(
     mkdirSync(opts.archiveDir, { recursive: true });
     const file = path.join(opts.archiveDir, `audit-${orgId}-through-${through}-${Date.now()}.jsonl.gz`);
     const lines = Readable.from((async function* () {
-      for await (const row of streamEvents(trx, events, {}, EVENT_COLUMNS, 1_000, through)) yield `${JSON.stringify(row)}\n`;
+      for await (const row of streamEvents(trx, `${t.schema}.audit_events`, {}, EVENT_COLUMNS, 1_000, through)) yield `${JSON.stringify(row)}\n`;
     })());
     await pipeline(lines, createGzip(), createWriteStream(file, { flags: "wx" }));
     await trx.withSchema("control").table("audit_checkpoints").insert({
