@@ -59,7 +59,10 @@ async function overhead() {
 async function million() {
   const count = arg("count", 1_000_000);
   const app = await buildApp(loadConfig(base));
-  const org = await createOrg(app, "million");
+  const reuse = rest.includes("--reuse")
+    ? await app.services.db.admin.withSchema("control").table("organizations").first("id").where("slug", "like", "million-%").orderBy("created_at", "desc")
+    : null;
+  const org = reuse ?? (await createOrg(app, "million"));
   const tenant = tenantRef(org.id);
   const admin = app.services.db.admin;
   const table = `${tenant.schema}.audit_events`;
@@ -70,6 +73,7 @@ async function million() {
   const step = (365 * 86_400_000) / count;
   let prev = GENESIS_HASH;
   const t0 = performance.now();
+  if (!reuse) {
   const BATCH = 900;
   for (let s = 1; s <= count; s += BATCH) {
     const rows: AuditRow[] = [];
@@ -95,13 +99,15 @@ async function million() {
     await trx.raw(`UPDATE ${quoteIdent(tenant.schema)}.audit_chain SET last_seq = ?, last_hash = ?`, [count, prev]);
   });
   await admin.raw(`ANALYZE ${quoteIdent(tenant.schema)}.audit_events`);
+  }
   const genSeconds = r2((performance.now() - t0) / 1000);
   const { rows: [size] } = await admin.raw(`SELECT pg_size_pretty(pg_total_relation_size('${quoteIdent(tenant.schema)}.audit_events')) AS total, pg_size_pretty(pg_relation_size('${quoteIdent(tenant.schema)}.audit_events')) AS heap`);
 
   const db = app.services.db.app;
   const now = Date.now();
-  const sampleActor = actors[17]!;
-  const sampleResource = resources[31]!;
+  const { rows: [sample] } = await admin.raw(`SELECT actor_id, resource_id FROM ${quoteIdent(tenant.schema)}.audit_events WHERE seq = ?`, [Math.floor(count / 3)]);
+  const sampleActor: string = sample.actor_id;
+  const sampleResource: string = sample.resource_id;
   const cases: Array<[string, AuditFilterValues, number | null]> = [
     ["newest page (no filter)", {}, null],
     ["deep page (after seq 500000)", {}, Math.floor(count / 2)],

@@ -170,3 +170,23 @@ describe("live tail", () => {
     expect(got[0].data.auditEventRecorded).toMatchObject({ eventType: "data.created", resourceType: "Item" });
   });
 });
+
+describe("WebSocket mutations", () => {
+  it("commit with their event, and a failed one leaves neither change nor event", async () => {
+    const o = await createOrg(t.app, "ws-mut");
+    const client = createClient({ url: t.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${o.users.DEVELOPER.token}` }, retryAttempts: 0 });
+    const run = (query: string, variables: Record<string, unknown>) => new Promise<any>((resolve, reject) => {
+      let out: any;
+      client.subscribe({ query, variables }, { next: (m) => (out = m), error: reject, complete: () => resolve(out) });
+    });
+    const ok = await run(`mutation($p: ID!) { createItem(input: { projectId: $p, title: "over ws" }) { id } }`, { p: o.projectId });
+    expect(ok.errors).toBeUndefined();
+    const rows = await auditRows(t.app, o.id);
+    expect(rows.map((r) => [r.event_type, r.resource_id])).toEqual([["data.created", ok.data.createItem.id]]);
+    const bad = await run(`mutation($p: ID!) { createItem(input: { projectId: $p, title: "${"x".repeat(600)}" }) { id } }`, { p: o.projectId });
+    expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(await auditRows(t.app, o.id, 1)).toEqual([]);
+    await client.dispose();
+    expect((await verify(o.id)).ok).toBe(true);
+  });
+});

@@ -105,6 +105,20 @@ describe("transactions", () => {
   });
 });
 
+describe("two mutations in one request", () => {
+  it("share the request transaction; one that needs its own transaction is refused instead of waiting on the chain", async () => {
+    const admin = org.users.ADMIN.token;
+    const before = await lastSeq(t.app, org.id);
+    const two = await t.gql(`mutation($p: ID!) { a: createItem(input: { projectId: $p, title: "one" }) { id } b: createItem(input: { projectId: $p, title: "two" }) { id } }`, { p: org.projectId }, admin);
+    expect(two.body.errors).toBeUndefined();
+    expect((await auditRows(t.app, org.id, before)).map((r) => r.event_type)).toEqual(["data.created", "data.created"]);
+    const mid = await lastSeq(t.app, org.id);
+    const mixed = await t.gql(`mutation($p: ID!) { a: createItem(input: { projectId: $p, title: "three" }) { id } b: renameOrganization(name: "Mixed") { id } }`, { p: org.projectId }, admin);
+    expect(codes(mixed)).toEqual(["CONFLICT"]);
+    expect(await auditRows(t.app, org.id, mid)).toEqual([]);
+  });
+});
+
 describe("security events", () => {
   it("records denials, failed logins, lockout and refresh-token reuse", async () => {
     const before = await lastSeq(t.app, org.id);

@@ -14,6 +14,40 @@ import { AppError } from "../../errors/app-error.js";
 import { eventTypeForMutation, PLATFORM_MUTATIONS, resourceTypeForMutation, type AuditEventType } from "./catalog.js";
 import { chainFor, fieldScope, platformChain, tenantChain, type AuditEventInput, type FieldScope } from "./recorder.js";
 import { requestState } from "./service.js";
+import { beginScoped } from "../../db/knex.js";
+import { tenantPrelude } from "../../tenancy/scope.js";
+import type { Knex } from "knex";
+
+/**
+ * Over WebSocket, ctx.inTenant opens one transaction per call. For the duration of a mutation
+ * field, route every call through ONE transaction, committed after the field's audit event is
+ * written (rolled back on failure), so WebSocket mutations are atomic with their event too.
+ */
+async function withFieldTransaction<T>(ctx: RequestContext, run: () => Promise<T>): Promise<T> {
+  const original = ctx.inTenant;
+  let trxP: Promise<Knex.Transaction> | undefined;
+  ctx.inTenant = async (fn) => {
+    trxP ??= (async () => {
+      const tenant = ctx.requireTenant();
+      const org = await ctx.services.registry.get(tenant.id);
+      if (!org || org.status !== "active") throw new AppError("FORBIDDEN", "The organization is not active");
+      return beginScoped(ctx.services.db.app, tenantPrelude(tenant));
+    })();
+    return fn(await trxP);
+  };
+  try {
+    const out = await run();
+    const trx = await trxP;
+    if (trx && !trx.isCompleted()) await trx.commit();
+    return out;
+  } catch (err) {
+    const trx = await trxP?.catch(() => undefined);
+    if (trx && !trx.isCompleted()) await trx.rollback(err).catch(() => undefined);
+    throw err;
+  } finally {
+    ctx.inTenant = original;
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDENTITY = new Set(["login", "refreshToken", "logout", "switchOrganization"]);
@@ -112,7 +146,9 @@ function mutationWrapper(field: string): IMiddlewareFunction {
     const audit = ctx.services.audit;
     if (!audit.enabled) return resolve(root, args, ctx, info);
     const scope: FieldScope = { ctx, field, recorded: 0, enrich: {} };
-    return fieldScope.run(scope, async () => {
+    const wsTenant = ctx.transport === "ws" && Boolean(ctx.principal?.organizationId) && !IDENTITY.has(field) && !PLATFORM_MUTATIONS.has(field);
+    return fieldScope.run(scope, () => (wsTenant ? withFieldTransaction(ctx, body) : body()));
+    async function body() {
       const returnType = getNamedType(info.returnType).name;
       const resourceType = resourceTypeForMutation(field, returnType);
       const isPlatform = PLATFORM_MUTATIONS.has(field);
@@ -166,13 +202,15 @@ function mutationWrapper(field: string): IMiddlewareFunction {
       if (isPlatform) {
         await audit.recordOutcome(ctx, event, platformChain(resourceId != null ? String(resourceId) : null));
       } else if (ctx.principal?.organizationId) {
-        await ctx.inTenant((trx) => audit.record(trx, tenantChain(ctx.principal!.organizationId!), event, ctx));
-        if (ctx.transport === "http") requestState(ctx).headHeld = true;
+        await ctx.inTenant(async (trx) => {
+          await audit.record(trx, tenantChain(ctx.principal!.organizationId!), event, ctx);
+          if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
+        });
       } else {
         await audit.recordOutcome(ctx, event, platformChain(null));
       }
       return result;
-    });
+    }
   };
 }
 
@@ -214,11 +252,13 @@ function queryWrapper(field: string): IMiddlewareFunction {
         }
         if (settings.readAudit === "all" || settings.sensitiveTypes.includes(type.name)) {
           const { ids } = readIds(result);
-          await ctx.inTenant((trx) => audit.record(trx, tenantChain(org), {
-            type: "data.read", resourceType: type.name, resourceId: ids.length === 1 ? ids[0]! : null,
-            metadata: { operation: field, ids, count: ids.length },
-          }, ctx));
-          if (ctx.transport === "http") requestState(ctx).headHeld = true;
+          await ctx.inTenant(async (trx) => {
+            await audit.record(trx, tenantChain(org), {
+              type: "data.read", resourceType: type.name, resourceId: ids.length === 1 ? ids[0]! : null,
+              metadata: { operation: field, ids, count: ids.length },
+            }, ctx);
+            if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
+          });
         }
       }
     }

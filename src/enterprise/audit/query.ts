@@ -21,9 +21,20 @@ export const EVENT_COLUMNS = [
   "session_id", "request_id", "resource_type", "resource_id", "result", "reason", "changes", "metadata", "prev_hash", "hash",
 ];
 
-export function applyFilter(q: Knex.QueryBuilder, f: AuditFilterValues): Knex.QueryBuilder {
-  if (f.from) q.where("occurred_at", ">=", f.from);
-  if (f.to) q.where("occurred_at", "<", f.to);
+const MAX_SEQ = "9223372036854775807";
+
+export function applyFilter(q: Knex.QueryBuilder, f: AuditFilterValues, table = "audit_events"): Knex.QueryBuilder {
+  // occurred_at is taken from the database clock while the chain head is locked, so it grows with
+  // seq: a time range is also a seq range, found with one probe of the time index each, which lets
+  // the planner walk the primary key over just that range.
+  if (f.from) {
+    q.where("occurred_at", ">=", f.from);
+    q.whereRaw(`seq >= coalesce((SELECT seq FROM ?? WHERE occurred_at >= ? ORDER BY occurred_at, seq LIMIT 1), ${MAX_SEQ})`, [table, f.from]);
+  }
+  if (f.to) {
+    q.where("occurred_at", "<", f.to);
+    q.whereRaw(`seq < coalesce((SELECT seq FROM ?? WHERE occurred_at >= ? ORDER BY occurred_at, seq LIMIT 1), ${MAX_SEQ})`, [table, f.to]);
+  }
   if (f.actorId) q.where("actor_id", f.actorId);
   if (f.eventTypes?.length) q.whereIn("event_type", f.eventTypes);
   if (f.categories?.length) q.whereIn("category", f.categories);
@@ -39,7 +50,7 @@ export function applyFilter(q: Knex.QueryBuilder, f: AuditFilterValues): Knex.Qu
 export async function* streamEvents(db: Knex | Knex.Transaction, table: string, f: AuditFilterValues, columns: string[] = EVENT_COLUMNS, batch = 1_000, throughSeq?: number) {
   let after = 0;
   for (;;) {
-    const q = applyFilter(db(table).select(columns), f).where("seq", ">", after);
+    const q = applyFilter(db(table).select(columns), f, table).where("seq", ">", after);
     if (throughSeq != null) q.where("seq", "<=", throughSeq);
     const rows = (await q.orderBy("seq").limit(batch)) as Array<Record<string, any>>;
     for (const r of rows) yield r;

@@ -122,13 +122,14 @@ export class AuditRecorder {
     const actor = { ...actorFromContext(context), ...input.actor };
     const changes = input.before || input.after ? diff(input.before, input.after, pii) : null;
     const t = chainTables(chain);
-    const { rows: [head] } = await trx.raw(`SELECT last_seq, last_hash FROM ${t.head} FOR UPDATE`);
+    // The timestamp comes from the database clock once the head is locked: it grows with seq.
+    const { rows: [head] } = await trx.raw(`SELECT last_seq, last_hash, date_trunc('milliseconds', clock_timestamp()) AS now FROM ${t.head} FOR UPDATE`);
     const seq = Number(head.last_seq) + 1;
     const key = chainKey(chain);
     const content: Omit<AuditRow, "hash"> = {
       seq,
       id: randomUUID(),
-      occurred_at: new Date(),
+      occurred_at: head.now as Date,
       event_type: input.type,
       category: spec.category,
       severity: input.severity ?? spec.severity,

@@ -3,6 +3,7 @@
 import PDFDocument from "pdfkit";
 import type { Knex } from "knex";
 import type { Writable } from "node:stream";
+import { applyFilter } from "./query.js";
 
 export interface ComplianceReport {
   organizationId: string;
@@ -24,7 +25,7 @@ export interface ComplianceReport {
 }
 
 export async function buildReport(trx: Knex.Transaction, organizationId: string, from: Date, to: Date): Promise<Omit<ComplianceReport, "chain">> {
-  const base = () => trx("audit_events").where("occurred_at", ">=", from).where("occurred_at", "<", to);
+  const base = () => applyFilter(trx("audit_events"), { from, to });
   const [byCategory, byType, bySeverity, counts, topActors, incidents] = await Promise.all([
     base().select("category").count({ count: "*" }).groupBy("category").orderBy("count", "desc"),
     base().select("event_type as eventType").count({ count: "*" }).groupBy("event_type").orderBy("count", "desc"),

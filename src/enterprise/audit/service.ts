@@ -9,7 +9,8 @@ import { quoteIdent } from "../../db/knex.js";
 import type { Logger } from "../../observability/logger.js";
 import { tenantRef } from "../../tenancy/scope.js";
 import { signCheckpoint } from "./hash.js";
-import { AuditRecorder, chainFor, type AuditChain, type AuditEventInput, type RecordedEvent } from "./recorder.js";
+import { AppError } from "../../errors/app-error.js";
+import { AuditRecorder, chainFor, fieldScope, type AuditChain, type AuditEventInput, type RecordedEvent } from "./recorder.js";
 import { AuditSettingsCache } from "./settings.js";
 import { checkpointsOf, verifyChain, type VerifyReport } from "./verify.js";
 
@@ -24,6 +25,8 @@ export function tablesOf(chain: string) {
 /** Per-request state: whether the request transaction holds a chain head, and writes deferred until it ends. */
 interface RequestAuditState {
   headHeld: boolean;
+  /** the request transaction that holds this organization's chain head */
+  headTrx?: Knex.Transaction;
   deferred: Array<() => Promise<void>>;
 }
 const states = new WeakMap<RequestContext, RequestAuditState>();
@@ -41,6 +44,7 @@ export function requestState(ctx: RequestContext): RequestAuditState {
       } finally {
         const run = state.deferred.splice(0);
         state.headHeld = false;
+        state.headTrx = undefined;
         for (const w of run) await w();
       }
     };
@@ -70,6 +74,12 @@ export class AuditService {
 
   /** Append an event inside the caller's transaction (the change and its event commit together). */
   record(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, ctx?: RequestContext) {
+    const c = ctx ?? fieldScope.getStore()?.ctx;
+    const held = c ? states.get(c)?.headTrx : undefined;
+    if (held && held !== trx && !held.isCompleted() && chain.kind === "tenant") {
+      // Waiting for our own request's lock would never end: refuse instead (the request rolls back).
+      return Promise.reject(new AppError("CONFLICT", "Send this mutation in its own request: an earlier mutation of this request is still uncommitted"));
+    }
     return this.recorder.record(trx, chain, input, ctx);
   }
 
