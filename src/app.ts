@@ -26,6 +26,7 @@ import { seedDemo, type DemoSummary } from "../seeds/demo.js";
 import { AuditService } from "./enterprise/audit/service.js";
 import { auditRouter } from "./enterprise/audit/http.js";
 import { platformChain } from "./enterprise/audit/recorder.js";
+import { sessionAuditHook } from "./enterprise/audit/identity.js";
 
 export interface App {
   services: Services;
@@ -58,6 +59,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     audit: new AuditService({ db, config, logger, pubsub }),
   };
   services.audit.start();
+  services.identity.audit = sessionAuditHook(services.audit);
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);

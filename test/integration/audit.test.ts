@@ -149,6 +149,11 @@ describe("security events", () => {
     expect(codes(reuse)).toEqual(["UNAUTHENTICATED"]);
     const r2 = await auditRows(t.app, org.id, b2);
     expect(r2.map((r) => [r.event_type, r.severity, r.actor_id])).toEqual([["auth.token.reuse_detected", "critical", org.users.ANALYST.id]]);
+    // The revocation and its event were committed together: the family is revoked.
+    const { rows: fam } = await t.app.services.db.admin.raw(`SELECT count(*)::int AS n FROM control.refresh_sessions WHERE family_id = ? AND revoked_at IS NULL`, [r2[0].session_id]);
+    expect(fam[0].n).toBe(0);
+    const loginEvents = (await auditRows(t.app, org.id, before)).filter((r) => r.event_type === "auth.login.succeeded");
+    expect(loginEvents.at(-1)).toMatchObject({ actor_type: "user", actor_id: org.users.ANALYST.id, resource_type: "Session" });
 
     const badToken = await t.gql(`{ me { user { id } } }`, undefined, "not-a-jwt");
     expect(codes(badToken)).toEqual(["UNAUTHENTICATED"]);
