@@ -43,7 +43,7 @@ try {
     }
     case "retention-run": {
       for (const id of orgs) {
-        const r = await runRetention(db.admin, id, { archiveDir: config.audit.archiveDir, signingKey: config.audit.signingKey });
+        const r = await runRetention(db.admin, id, { archiveDir: config.audit.archiveDir, signingKey: config.audit.signingKey, recorder: audit.recorder });
         console.log(JSON.stringify(r));
       }
       break;

@@ -9,6 +9,7 @@ import { authenticate, createContext, type Principal } from "../context/index.js
 import type { Services } from "../context/services.js";
 import { createErrorFormatter } from "../errors/mask.js";
 import { assessCost, validationRules } from "../graphql/limits.js";
+import { platformChain } from "../enterprise/audit/recorder.js";
 
 interface Extra extends Record<PropertyKey, unknown> {
   principal?: Principal | null;
@@ -27,7 +28,7 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
     {
       schema,
       connectionInitWaitTimeout: 3_000,
-      onConnect(ctx) {
+      async onConnect(ctx) {
         const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const req = ctx.extra.request;
         ctx.extra.ip = req.socket.remoteAddress;
@@ -35,7 +36,12 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         try {
           ctx.extra.principal = authenticate(services, typeof auth === "string" ? auth : undefined);
           return true;
-        } catch {
+        } catch (err) {
+          await services.audit.recordOutcome(undefined, {
+            type: "auth.token.invalid", result: "failure", reason: (err as Error).message,
+            actor: { type: "anonymous", ip: ctx.extra.ip ?? null, userAgent: ctx.extra.userAgent?.slice(0, 512) ?? null },
+            metadata: { transport: "ws" },
+          }, platformChain(null));
           return false; // 4403 Forbidden
         }
       },

@@ -132,15 +132,17 @@ describe("retention", () => {
     const cutoffAfter = new Date(rows[2].occurred_at).getTime() + 1;
     const archiveDir = mkdtempSync(path.join(tmpdir(), "audit-archive-"));
     const res = await runRetention(t.app.services.db.admin, o.id, {
-      archiveDir, signingKey: t.config.audit.signingKey, retentionDays: 1, now: new Date(cutoffAfter + 86_400_000),
+      archiveDir, signingKey: t.config.audit.signingKey, retentionDays: 1, now: new Date(cutoffAfter + 86_400_000), recorder: t.app.services.audit.recorder,
     });
     expect(res).toMatchObject({ removed: 3, throughSeq: 3 });
     const archived = gunzipSync(readFileSync(res.archive!)).toString().trim().split("\n").map((l) => JSON.parse(l));
     expect(archived.map((r) => Number(r.seq))).toEqual([1, 2, 3]);
     expect(archived[2].hash).toBe(rows[2].hash);
-    expect((await auditRows(t.app, o.id)).map((r) => Number(r.seq))).toEqual([4, 5]);
+    const kept = await auditRows(t.app, o.id);
+    expect(kept.map((r) => [Number(r.seq), r.event_type])).toEqual([[4, "data.created"], [5, "data.created"], [6, "security.audit.retention"]]);
+    expect(kept[2]).toMatchObject({ actor_type: "system", metadata: { throughSeq: 3, removed: 3 } });
     const v = await verify(o.id);
-    expect(v).toMatchObject({ ok: true, firstSeq: 4, lastSeq: 5 });
+    expect(v).toMatchObject({ ok: true, firstSeq: 4, lastSeq: 6 });
     await items(o, 1, "later");
     expect((await verify(o.id)).ok).toBe(true);
     // Deleting the first retained row is still detected.
@@ -188,5 +190,19 @@ describe("WebSocket mutations", () => {
     expect(await auditRows(t.app, o.id, 1)).toEqual([]);
     await client.dispose();
     expect((await verify(o.id)).ok).toBe(true);
+  });
+});
+
+describe("rejected WebSocket credentials", () => {
+  it("are audited on the platform chain", async () => {
+    const before = (await auditRows(t.app, "platform")).length;
+    const code = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(t.url.replace(/^http/, "ws"), "graphql-transport-ws");
+      ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer forged.token.here" } })));
+      ws.on("close", (c) => resolve(c));
+    });
+    expect(code).toBe(4403);
+    const rows = (await auditRows(t.app, "platform")).slice(before);
+    expect(rows.map((r) => [r.event_type, r.metadata?.transport])).toEqual([["auth.token.invalid", "ws"]]);
   });
 });

@@ -13,6 +13,7 @@ import { quoteIdent } from "../../db/knex.js";
 import { tenantRef } from "../../tenancy/scope.js";
 import { signCheckpoint } from "./hash.js";
 import { EVENT_COLUMNS, streamEvents } from "./query.js";
+import { tenantChain, type AuditRecorder } from "./recorder.js";
 import { load } from "./settings.js";
 
 export interface RetentionResult {
@@ -26,7 +27,7 @@ export interface RetentionResult {
 export async function runRetention(
   admin: Knex,
   orgId: string,
-  opts: { archiveDir: string; signingKey: string; now?: Date; retentionDays?: number },
+  opts: { archiveDir: string; signingKey: string; now?: Date; retentionDays?: number; recorder?: AuditRecorder },
 ): Promise<RetentionResult> {
   const settings = await load(admin, orgId);
   const days = opts.retentionDays ?? settings.effectiveRetentionDays;
@@ -51,6 +52,11 @@ export async function runRetention(
     await trx.raw(`SET LOCAL enclave.audit_purge = 'on'`);
     const removed = await trx.raw(`DELETE FROM ${events} WHERE seq <= ?`, [through]);
     await trx.raw(`SET LOCAL enclave.audit_purge = 'off'`);
+    // The cut itself is an event of the chain (it follows the removed events' last hash).
+    await opts.recorder?.record(trx, tenantChain(orgId), {
+      type: "security.audit.retention", actor: { type: "system" }, resourceType: "AuditEvent",
+      metadata: { throughSeq: through, removed: removed.rowCount, retentionDays: days, archive: path.basename(file) },
+    });
     return { organizationId: orgId, retentionDays: days, removed: removed.rowCount as number, throughSeq: through, archive: file };
   });
 }
