@@ -200,6 +200,7 @@ describe("querying, export and report", () => {
 
     const v = await t.gql(`{ verifyAuditTrail { ok firstBrokenSeq eventsChecked problems { seq kind } } }`, undefined, admin);
     expect(v.body.data.verifyAuditTrail).toMatchObject({ ok: true, firstBrokenSeq: null, problems: [] });
+    expect((await auditRows(t.app, org.id)).at(-1)).toMatchObject({ event_type: "security.audit.verified", result: "success", actor_id: org.users.ADMIN.id });
     const pv = await t.gql(`{ verifyAuditTrail(platform: true) { ok } }`, undefined, root.token);
     expect(pv.body.data.verifyAuditTrail.ok).toBe(true);
   });

@@ -7,7 +7,7 @@ import { parseId } from "../../tenancy/naming.js";
 import { enterTenant } from "../../tenancy/scope.js";
 import { EVENT_TYPES, FRAMEWORK_RETENTION_DAYS } from "./catalog.js";
 import type { RecordedEvent } from "./recorder.js";
-import { tenantChain } from "./recorder.js";
+import { platformChain, tenantChain } from "./recorder.js";
 import { countEvents, decodeSeqCursor, encodeSeqCursor, listEvents, type AuditFilterValues } from "./query.js";
 import { buildReport, type ComplianceReport } from "./report.js";
 import { auditTopic } from "./service.js";
@@ -95,12 +95,23 @@ export class AuditResolver {
 
   @Query(() => AuditVerification, { description: "Walk the audit chain: hashes, sequence gaps, the head and the signed checkpoints." })
   async verifyAuditTrail(@Ctx() ctx: RequestContext, @Arg("platform", () => Boolean, { defaultValue: false, description: "Verify the platform chain (platform staff)." }) platform: boolean) {
+    const summary = (v: { ok: boolean; eventsChecked: number; firstBrokenSeq: number | null; lastSeq: number | null }) => ({
+      type: "security.audit.verified" as const, result: v.ok ? ("success" as const) : ("failure" as const),
+      severity: v.ok ? ("info" as const) : ("critical" as const), resourceType: "AuditChain",
+      reason: v.ok ? null : `chain broken at sequence ${v.firstBrokenSeq}`,
+      metadata: { eventsChecked: v.eventsChecked, lastSeq: v.lastSeq, firstBrokenSeq: v.firstBrokenSeq },
+    });
     if (platform) {
       if (!ctx.can("platform:manage")) throw forbidden("Requires permission platform:manage");
-      return ctx.services.audit.verify("platform", ctx.services.db.app);
+      const v = await ctx.services.audit.verify("platform", ctx.services.db.app);
+      await ctx.services.audit.recordOutcome(ctx, { ...summary(v), resourceId: "platform" }, platformChain(null));
+      return v;
     }
     const org = ctx.requireTenant().id;
-    return ctx.inTenant((trx) => ctx.services.audit.verify(org, trx));
+    const v = await ctx.inTenant((trx) => ctx.services.audit.verify(org, trx));
+    // Recorded after the walk (the report covers the chain as it was before this event).
+    await ctx.services.audit.recordOutcome(ctx, { ...summary(v), resourceId: org });
+    return v;
   }
 
   @Query(() => GraphQLJSONObject, { description: "Compliance report for [from, to): totals, failures, denials, admin actions, incidents, top actors." })
