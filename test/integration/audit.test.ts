@@ -119,6 +119,17 @@ describe("two mutations in one request", () => {
   });
 });
 
+describe("a denial after an audited change in the same request", () => {
+  it("is recorded once the request ends, while the rolled-back change leaves no event", async () => {
+    const before = await lastSeq(t.app, org.id);
+    const res = await t.gql(`mutation($p: ID!) { a: createItem(input: { projectId: $p, title: "undone" }) { id } b: createWorkspace(input: { name: "nope" }) { id } }`, { p: org.projectId }, org.users.DEVELOPER.token);
+    expect(codes(res)).toEqual(["FORBIDDEN"]);
+    const rows = await auditRows(t.app, org.id, before);
+    expect(rows.map((r) => [r.event_type, r.resource_id])).toEqual([["authz.denied", "createWorkspace"]]);
+    expect(await lastSeq(t.app, org.id)).toBe(before + 1);
+  });
+});
+
 describe("security events", () => {
   it("records denials, failed logins, lockout and refresh-token reuse", async () => {
     const before = await lastSeq(t.app, org.id);
@@ -196,7 +207,7 @@ describe("querying, export and report", () => {
     const p2 = await t.gql(q, { f: { categories: ["DATA_CHANGE"] }, a: c.pageInfo.endCursor }, admin);
     expect(p2.body.data.auditEvents.edges[0].node.sequence).toBeLessThan(c.edges[1].node.sequence);
     const denied = await t.gql(q, { f: { results: ["DENIED"], search: "createWorkspace" } }, admin);
-    expect(denied.body.data.auditEvents.edges.map((e: any) => e.node.eventType)).toEqual(["authz.denied"]);
+    expect(denied.body.data.auditEvents.edges.map((e: any) => e.node.eventType)).toEqual(["authz.denied", "authz.denied"]);
 
     const v = await t.gql(`{ verifyAuditTrail { ok firstBrokenSeq eventsChecked problems { seq kind } } }`, undefined, admin);
     expect(v.body.data.verifyAuditTrail).toMatchObject({ ok: true, firstBrokenSeq: null, problems: [] });

@@ -143,7 +143,7 @@ export class AuditRecorder {
       resource_type: input.resourceType ?? null,
       resource_id: input.resourceId ?? null,
       result: input.result ?? "success",
-      reason: input.reason?.slice(0, 1000) ?? null,
+      reason: input.reason?.replace(/\u0000/g, "").slice(0, 1000) ?? null,
       changes: changes && Object.keys(changes).length ? changes : null,
       metadata: input.metadata ? (redact(input.metadata, pii) as Record<string, unknown>) : null,
       prev_hash: head.last_hash as string,

@@ -17,7 +17,11 @@ export function redact(value: unknown, piiFields: readonly string[] = [], depth 
     }
     return out;
   }
-  if (typeof value === "string" && value.length > 2000) return `${value.slice(0, 2000)}…`;
+  if (typeof value === "string") {
+    // PostgreSQL text and jsonb cannot hold NUL: an event must never fail on the caller's input.
+    const clean = value.includes("\u0000") ? value.replace(/\u0000/g, "") : value;
+    return clean.length > 2000 ? `${clean.slice(0, 2000)}…` : clean;
+  }
   if (typeof value === "bigint") return value.toString();
   return value;
 }
