@@ -83,6 +83,8 @@ function outcomeFor(err: unknown, field: string): AuditEventInput | null {
   const reason = err instanceof Error ? err.message : String(err);
   if (code === "RATE_LIMITED") return { type: field === "login" ? "auth.lockout" : "security.rate_limited", result: "denied", reason, metadata: { operation: field } };
   if (code === "QUOTA_EXCEEDED") return { type: "security.quota_exceeded", result: "denied", reason, metadata: { operation: field } };
+  if (field === "login" && code && code !== "INTERNAL_SERVER_ERROR" && code !== "SERVICE_UNAVAILABLE")
+    return { type: "auth.login.failed", result: "failure", reason, metadata: { operation: field, code } };
   if (code === "FORBIDDEN" || code === "UNAUTHENTICATED") {
     if (field === "login") return { type: "auth.login.failed", result: "failure", reason, metadata: { operation: field } };
     if (field === "refreshToken") {
