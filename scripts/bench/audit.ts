@@ -2,7 +2,8 @@
 //   tsx scripts/bench/audit.ts overhead [--n 400]      createItem latency with auditing on vs AUDIT_ENABLED=false
 //   tsx scripts/bench/audit.ts million [--count 1000000] generate a valid 1M-event chain in a scratch
 //                                                        tenant, then time the API's queries (EXPLAIN) and verification
-// Needs DATABASE_URL (a scratch database: it creates organizations in it).
+// Needs DATABASE_URL (a scratch database: it creates organizations in it). The million-event
+// organization is kept for `million --reuse`; drop it (and its cluster-wide tenant role) afterwards.
 import "reflect-metadata";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
@@ -14,6 +15,7 @@ import { GENESIS_HASH, hashRow, type AuditRow } from "../../src/enterprise/audit
 import { buildReport } from "../../src/enterprise/audit/report.js";
 import { countEvents, listEvents, type AuditFilterValues } from "../../src/enterprise/audit/query.js";
 import { tenantRef, withTenant } from "../../src/tenancy/scope.js";
+import { dropOrganization } from "../../src/tenancy/provisioning.js";
 import { createOrg } from "../../test/helpers/factories.js";
 
 const [command, ...rest] = process.argv.slice(2);
@@ -51,6 +53,7 @@ async function overhead() {
     const prev = (out[key] as any[]) ?? [];
     prev.push({ sequential: { n, mean: r2(lat.reduce((a, b) => a + b, 0) / n), p50: r2(pct(lat, 50)), p95: r2(pct(lat, 95)), p99: r2(pct(lat, 99)) }, concurrent10: { rps: ac.requests.average, p50: ac.latency.p50, p99: ac.latency.p99, errors: ac.errors + ac.non2xx } });
     out[key] = prev;
+    await dropOrganization(app.services.db.admin, org.id); // its role is cluster-wide
     await app.stop();
   }
   console.log(JSON.stringify(out, null, 2));
