@@ -29,6 +29,10 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { OrganizationRegistry } from "./tenancy/registry.js";
 import { attachWebSocketServer } from "./ws/server.js";
 import { seedDemo, type DemoSummary } from "../seeds/demo.js";
+import { AuditService } from "./enterprise/audit/service.js";
+import { auditRouter } from "./enterprise/audit/http.js";
+import { platformChain } from "./enterprise/audit/recorder.js";
+import { sessionAuditHook } from "./enterprise/audit/identity.js";
 
 export interface App {
   services: Services;
@@ -52,6 +56,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const invalidation = new Invalidation(redis, config.limits.keyPrefix, logger);
   const plans = new PlanService(db.control, registry, invalidation);
   const limits = new RateLimitService(config, plans, logger);
+  const pubsub = createEnclavePubSub();
   const services: Services = {
     config,
     db,
@@ -59,14 +64,17 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     tokens,
     registry,
     identity: new IdentityService(db.control, tokens, registry, config.jwt.refreshTtlSeconds, logger),
-    pubsub: createEnclavePubSub(),
+    pubsub,
     redis,
     plans,
     quotas: new QuotaService(db.control, plans, config),
     apiKeys: new ApiKeyAuthenticator(db.control, plans, logger, config.apiKeys, invalidation),
     limits,
+    audit: new AuditService({ db, config, logger, pubsub }),
   };
   if (!(await limits.connect())) logger.warn("rate limiter: Redis not reachable at start; using the configured fail-safe");
+  services.audit.start();
+  services.identity.audit = sessionAuditHook(services.audit);
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);
@@ -89,6 +97,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     next();
   });
   app.use(healthRouter(db.control, () => draining));
+  app.use(auditRouter(services));
   app.use(
     "/graphql",
     cors<cors.CorsRequest>(),
@@ -96,13 +105,18 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     express.json({ limit: "256kb" }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
+        const requestId = res.locals.requestId as string;
+        const client = { ip: req.ip, userAgent: req.headers["user-agent"] };
         const auth = authenticatedOf(res);
-        if (auth?.error) throw auth.error;
-        return createContext(services, auth?.principal ?? null, {
-          client: { ip: req.ip, userAgent: req.headers["user-agent"] },
-          requestId: res.locals.requestId as string,
-          transport: "http",
-        });
+        if (auth?.error) {
+          // A rejected credential is a security event (platform chain: the token names no trusted organization).
+          await services.audit.recordOutcome(undefined, {
+            type: "auth.token.invalid", result: "failure", reason: auth.error instanceof Error ? auth.error.message : "invalid credentials",
+            actor: { type: "anonymous", ip: client.ip ?? null, userAgent: client.userAgent?.slice(0, 512) ?? null, requestId },
+          }, platformChain(null));
+          throw auth.error;
+        }
+        return createContext(services, auth?.principal ?? null, { client, requestId, transport: "http" });
       },
     }),
   );
@@ -142,6 +156,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           await services.apiKeys.stop().catch((err) => logger.warn({ err }, "api key usage flush failed at shutdown"));
           await services.limits.stop();
           invalidation.stop();
+          await services.audit.stop();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

@@ -3,6 +3,7 @@
 import type { Knex } from "knex";
 import * as m001 from "./001_core.js";
 import * as m002 from "./002_api_keys_plans.js";
+import * as m003 from "./003_audit.js";
 
 export interface ControlMigration {
   name: string;
@@ -13,6 +14,7 @@ export interface ControlMigration {
 export const controlMigrations: ControlMigration[] = [
   { name: "001_core", ...m001 },
   { name: "002_api_keys_plans", ...m002 },
+  { name: "003_audit", ...m003 },
 ];
 
 /** Runtime-role privileges on the control tables, per table (never ON ALL TABLES). */
@@ -25,4 +27,9 @@ export const controlGrants: Record<string, string> = {
   api_keys: "SELECT, INSERT, UPDATE",
   plan_overrides: "SELECT, INSERT, UPDATE, DELETE",
   quota_counters: "SELECT, INSERT, UPDATE",
+  // audit trail: append-only for the runtime role (no UPDATE/DELETE/TRUNCATE on events or checkpoints)
+  audit_events: "SELECT, INSERT",
+  audit_chain: "SELECT, UPDATE",
+  audit_checkpoints: "SELECT",
+  audit_settings: "SELECT, INSERT, UPDATE",
 };

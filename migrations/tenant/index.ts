@@ -2,6 +2,7 @@
 // with search_path set to that tenant's schema; each schema records what it has applied.
 import type { Knex } from "knex";
 import * as m001 from "./001_domain.js";
+import * as m002 from "./002_audit.js";
 
 export interface TenantMigrationContext {
   trx: Knex.Transaction;
@@ -16,4 +17,4 @@ export interface TenantMigration {
   up(ctx: TenantMigrationContext): Promise<void>;
 }
 
-export const tenantMigrations: TenantMigration[] = [{ name: "001_domain", ...m001 }];
+export const tenantMigrations: TenantMigration[] = [{ name: "001_domain", ...m001 }, { name: "002_audit", ...m002 }];

@@ -25,6 +25,23 @@ export interface AuthResult {
   role: OrgRole | null;
 }
 
+/** A session change, recorded by the audit layer inside the transaction that makes it. */
+export interface SessionAuditEvent {
+  kind: "login" | "refresh" | "switch" | "logout" | "reuse";
+  userId: string;
+  familyId: string;
+  organizationId: string | null;
+  role?: string | null;
+  previousFamily?: string | null;
+}
+
+export interface SessionAuditHook {
+  /** Called before the transaction opens (load what the record step needs without holding a connection). */
+  prepare(organizationId: string | null): Promise<void>;
+  /** Called as the last statement of the transaction. */
+  record(trx: Knex.Transaction, e: SessionAuditEvent): Promise<void>;
+}
+
 const REFRESH_PREFIX = "rt_";
 const INVALID_LOGIN = "Invalid email or password";
 
@@ -48,6 +65,8 @@ interface SessionRow {
 
 export class IdentityService {
   private readonly throttle: LoginThrottle;
+  /** Set by the audit layer (src/enterprise/audit). */
+  audit?: SessionAuditHook;
 
   constructor(
     private readonly db: Knex,
@@ -80,7 +99,7 @@ export class IdentityService {
       await users(this.db).where({ id: user.id }).update({ password_hash: await hashPassword(password), updated_at: this.db.fn.now() });
     }
     const org = await this.pickOrganization(user.id, user.is_super_admin, organizationId);
-    return this.startSession(user.id, user.is_super_admin, org, randomUUID(), null, client);
+    return this.startSession(user.id, user.is_super_admin, org, randomUUID(), null, client, "login");
   }
 
   /** Rotate a refresh token. A token that was already rotated means theft: the whole family is revoked. */
@@ -94,6 +113,7 @@ export class IdentityService {
       if (s.rotated_at) {
         await sessions(trx).where({ family_id: s.family_id }).whereNull("revoked_at")
           .update({ revoked_at: trx.fn.now(), revoked_reason: "refresh token reuse" });
+        await this.audit?.record(trx, { kind: "reuse", userId: s.user_id, familyId: s.family_id, organizationId: s.organization_id });
         return { error: "Refresh token reuse detected; the session has been revoked", reuse: s } as const;
       }
       await sessions(trx).where({ id: s.id }).update({ rotated_at: trx.fn.now() });
@@ -109,18 +129,23 @@ export class IdentityService {
     // Role changes and removals take effect at refresh.
     const org = s.organization_id ? await this.membershipFor(user.id, user.is_super_admin, s.organization_id) : null;
     if (s.organization_id && !org) throw unauthenticated("Membership no longer exists");
-    return this.startSession(user.id, user.is_super_admin, org, s.family_id, s.id, client);
+    return this.startSession(user.id, user.is_super_admin, org, s.family_id, s.id, client, "refresh");
   }
 
   /** Revoke the login behind a refresh token. Unknown tokens are accepted silently. */
   async logout(token: string): Promise<void> {
     if (typeof token !== "string" || !token.startsWith(REFRESH_PREFIX)) return;
-    const s = await sessions(this.db).first("family_id").where({ token_hash: hashRefreshToken(token) });
-    if (s) await this.revokeFamily(s.family_id, "logout");
+    const s = await sessions(this.db).first("family_id", "user_id", "organization_id").where({ token_hash: hashRefreshToken(token) });
+    if (!s) return;
+    await this.audit?.prepare(s.organization_id);
+    await this.db.transaction(async (trx) => {
+      await this.revokeFamily(s.family_id, "logout", trx);
+      await this.audit?.record(trx, { kind: "logout", userId: s.user_id, familyId: s.family_id, organizationId: s.organization_id });
+    });
   }
 
-  async revokeFamily(familyId: string, reason: string): Promise<void> {
-    await sessions(this.db).where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: this.db.fn.now(), revoked_reason: reason });
+  async revokeFamily(familyId: string, reason: string, db: Knex = this.db): Promise<void> {
+    await sessions(db).where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: db.fn.now(), revoked_reason: reason });
   }
 
   /** Start a new login family for another organization the user belongs to; the current one is revoked. */
@@ -137,7 +162,7 @@ export class IdentityService {
     if (!live) throw unauthenticated("This login has ended; log in again");
     const org = await this.membershipFor(userId, superAdmin, organizationId);
     if (!org) throw forbidden("You are not a member of that organization");
-    const result = await this.startSession(userId, superAdmin, org, randomUUID(), null, client);
+    const result = await this.startSession(userId, superAdmin, org, randomUUID(), null, client, "switch", currentFamily);
     await this.revokeFamily(currentFamily, "switched organization");
     return result;
   }
@@ -167,17 +192,23 @@ export class IdentityService {
   private async startSession(
     userId: string, superAdmin: boolean, org: { id: string; role: OrgRole } | null,
     familyId: string, parentId: string | null, client: ClientInfo,
+    kind: "login" | "refresh" | "switch", previousFamily: string | null = null,
   ): Promise<AuthResult> {
     const refreshToken = REFRESH_PREFIX + randomBytes(32).toString("base64url");
-    await sessions(this.db).insert({
-      family_id: familyId,
-      parent_id: parentId,
-      user_id: userId,
-      organization_id: org?.id ?? null,
-      token_hash: hashRefreshToken(refreshToken),
-      expires_at: new Date(Date.now() + this.refreshTtlSeconds * 1000),
-      ip: client.ip ?? null,
-      user_agent: client.userAgent?.slice(0, 512) ?? null,
+    await this.audit?.prepare(org?.id ?? null);
+    // The session and its audit event commit together.
+    await this.db.transaction(async (trx) => {
+      await sessions(trx).insert({
+        family_id: familyId,
+        parent_id: parentId,
+        user_id: userId,
+        organization_id: org?.id ?? null,
+        token_hash: hashRefreshToken(refreshToken),
+        expires_at: new Date(Date.now() + this.refreshTtlSeconds * 1000),
+        ip: client.ip ?? null,
+        user_agent: client.userAgent?.slice(0, 512) ?? null,
+      });
+      await this.audit?.record(trx, { kind, userId, familyId, organizationId: org?.id ?? null, role: org?.role ?? null, previousFamily });
     });
     const accessToken = this.tokens.signAccess({
       sub: userId, sid: familyId, ...(org ? { org: org.id, role: org.role } : {}), ...(superAdmin ? { sa: true } : {}),

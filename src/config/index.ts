@@ -8,6 +8,7 @@ const bool = z
 
 const DEV_JWT_SECRET = "enclave-development-only-jwt-secret-change-me";
 const DEV_APP_DB_PASSWORD = "enclave-development-only-app-password";
+const DEV_AUDIT_SIGNING_KEY = "enclave-development-only-audit-signing-key";
 
 const envSchema = z
   .object({
@@ -59,6 +60,12 @@ const envSchema = z
     /** How long a replica trusts a cached API key record: revocation is effective everywhere within this. */
     API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
     API_KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Audit trail: off only for benchmarks (the per-mutation overhead figure). */
+    AUDIT_ENABLED: bool.default(true),
+    /** HMAC-SHA256 key signing audit checkpoints. */
+    AUDIT_SIGNING_KEY: z.string().min(32, "AUDIT_SIGNING_KEY must be at least 32 characters").optional(),
+    AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+    AUDIT_ARCHIVE_DIR: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -66,6 +73,8 @@ const envSchema = z
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required in production" });
     if (env.JWT_ALGORITHM === "RS256" && (!env.JWT_PRIVATE_KEY || !env.JWT_PUBLIC_KEY))
       ctx.addIssue({ code: "custom", path: ["JWT_PRIVATE_KEY"], message: "JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required for RS256" });
+    if (!env.AUDIT_SIGNING_KEY)
+      ctx.addIssue({ code: "custom", path: ["AUDIT_SIGNING_KEY"], message: "is required in production" });
     if (!env.DATABASE_URL)
       ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: "is required in production (the embedded database is for development)" });
     if (!env.DATABASE_APP_URL && !env.DATABASE_APP_PASSWORD)
@@ -127,6 +136,12 @@ export interface Config {
   seedDemo: boolean;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  audit: {
+    enabled: boolean;
+    signingKey: string;
+    checkpointIntervalMs: number;
+    archiveDir: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -192,6 +207,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     seedDemo: e.SEED_DEMO ?? !prod,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    audit: {
+      enabled: e.AUDIT_ENABLED,
+      signingKey: e.AUDIT_SIGNING_KEY ?? DEV_AUDIT_SIGNING_KEY,
+      checkpointIntervalMs: e.AUDIT_CHECKPOINT_INTERVAL_MS,
+      archiveDir: e.AUDIT_ARCHIVE_DIR ?? `${e.DATA_DIR}/audit-archive`,
+    },
   };
   return deepFreeze(config);
 }

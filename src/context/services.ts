@@ -11,6 +11,7 @@ import type { ApiKeyAuthenticator } from "../enterprise/api-keys/api-key.authent
 import type { PlanService } from "../enterprise/plans/plans.service.js";
 import type { QuotaService } from "../enterprise/plans/quotas.js";
 import type { RateLimitService } from "../enterprise/rate-limit/limiter.js";
+import type { AuditService } from "../enterprise/audit/service.js";
 
 export interface Services {
   config: Config;
@@ -26,4 +27,5 @@ export interface Services {
   quotas: QuotaService;
   apiKeys: ApiKeyAuthenticator;
   limits: RateLimitService;
+  audit: AuditService;
 }

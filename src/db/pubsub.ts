@@ -2,9 +2,12 @@
 // ever match events of its own organization.
 import { createPubSub } from "@graphql-yoga/subscription";
 import type { ItemChangedPayload } from "../modules/items/item.events.js";
+import type { RecordedEvent } from "../enterprise/audit/recorder.js";
 
 export type PubSubChannels = {
   ITEM_CHANGED: [topicId: string, payload: ItemChangedPayload];
+  /** topic: "audit:<organization id>" or "audit:platform" */
+  AUDIT_EVENT: [topicId: string, payload: RecordedEvent];
 };
 
 export function createEnclavePubSub() {

@@ -10,11 +10,15 @@ import { WorkspaceResolver } from "../modules/workspaces/workspace.resolver.js";
 import { applyPermissions } from "../permissions/shield.js";
 import { ApiKeyResolver } from "../enterprise/api-keys/api-key.resolver.js";
 import { PlanResolver } from "../enterprise/plans/plan.resolver.js";
+import { applyMiddleware } from "graphql-middleware";
+import { AuditResolver } from "../enterprise/audit/audit.resolver.js";
+import { auditMiddleware } from "../enterprise/audit/middleware.js";
 import { createEnclavePubSub, type PubSub } from "../db/pubsub.js";
 
 export const resolvers = [
   IdentityResolver, OrganizationResolver, MemberResolver, WorkspaceResolver, ProjectResolver, ItemResolver,
   ApiKeyResolver, PlanResolver,
+  AuditResolver,
 ] as const;
 
 /** The schema without permission middleware: what is emitted to schema/schema.graphql. */
@@ -23,5 +27,7 @@ export function buildTypeSchema(pubSub: PubSub = createEnclavePubSub()): Promise
 }
 
 export async function buildGatewaySchema(pubSub: PubSub): Promise<GraphQLSchema> {
-  return applyPermissions(await buildTypeSchema(pubSub));
+  // The audit wrapper goes outside the shield, so it also sees (and records) denials.
+  const guarded = applyPermissions(await buildTypeSchema(pubSub));
+  return applyMiddleware(guarded, auditMiddleware(guarded));
 }

@@ -27,6 +27,11 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     feature: "organization:read",
     usage: "organization:read",
     organizationsUsage: "platform:manage",
+    auditEvents: "audit:read",
+    verifyAuditTrail: "audit:read",
+    complianceReport: "audit:read",
+    auditSettings: "audit:read",
+    auditEventTypes: "authenticated",
   },
   Mutation: {
     login: "public",
@@ -52,9 +57,11 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     rotateApiKey: "apikey:manage",
     revokeApiKey: "apikey:manage",
     setPlanOverrides: "platform:manage",
+    updateAuditSettings: "organization:manage",
   },
   Subscription: {
     itemChanged: "item:read",
+    auditEventRecorded: "audit:read",
   },
 };
 

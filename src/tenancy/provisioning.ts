@@ -25,6 +25,8 @@ export interface ProvisionOptions {
   appRole: string;
   /** Test hook: throw after the named step, to prove a crash leaves nothing behind. */
   failAfter?: ProvisionStep;
+  /** Runs inside the provisioning transaction once the organization is active (audit event). */
+  onProvisioned?: (trx: Knex.Transaction, org: OrganizationRecord) => Promise<void>;
 }
 
 export interface ProvisionResult {
@@ -64,6 +66,7 @@ export async function provisionOrganization(admin: Knex, input: ProvisionInput, 
       const [org] = await trx.withSchema(CONTROL_SCHEMA).table("organizations")
         .where({ id }).update({ status: "active", updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
       step("activate");
+      await opts.onProvisioned?.(trx, org as OrganizationRecord);
       return org as OrganizationRecord;
     });
     return { organization, created: true };

@@ -13,6 +13,7 @@ import { assessCost, validationRules } from "../graphql/limits.js";
 import { quotaExceeded } from "../enterprise/plans/quotas.js";
 import { chargeCost } from "../enterprise/rate-limit/cost-budget.js";
 import { AppError } from "../errors/app-error.js";
+import { platformChain } from "../enterprise/audit/recorder.js";
 
 interface Extra extends Record<PropertyKey, unknown> {
   principal?: Principal | null;
@@ -78,7 +79,12 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
             watchKey(ctx.extra.socket, presented!, ctx.extra.ip);
           }
           return true;
-        } catch {
+        } catch (err) {
+          await services.audit.recordOutcome(undefined, {
+            type: "auth.token.invalid", result: "failure", reason: (err as Error).message,
+            actor: { type: "anonymous", ip: ctx.extra.ip ?? null, userAgent: ctx.extra.userAgent?.slice(0, 512) ?? null },
+            metadata: { transport: "ws" },
+          }, platformChain(null));
           return false; // 4403 Forbidden
         }
       },

@@ -7,6 +7,7 @@ import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../au
 import type { OrgRole } from "../../permissions/matrix.js";
 import { parseId } from "../../tenancy/naming.js";
 import { enterTenant } from "../../tenancy/scope.js";
+import { tenantChain } from "../../enterprise/audit/recorder.js";
 import * as v from "../common/validation.js";
 import * as repo from "./member.repository.js";
 import type { AddMemberInput } from "./member.type.js";
@@ -43,6 +44,7 @@ export async function addMember(ctx: RequestContext, input: AddMemberInput): Pro
     await enter();
     const member = { id: user.id, email: user.email, displayName: user.displayName, role };
     await repo.upsertMemberProjection(trx, member);
+    await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.added", resourceType: "Member", resourceId: user.id, after: member }, ctx);
     return { ...member, createdAt: new Date() };
   });
 }
@@ -63,6 +65,7 @@ export async function updateMemberRole(ctx: RequestContext, userIdInput: string,
     const [row] = await trx("members").where({ user_id: userId }).update({ role, updated_at: trx.fn.now() })
       .returning(["user_id as id", "email", "display_name as displayName", "role", "created_at as createdAt"]);
     if (!row) throw notFound("Member");
+    await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.role_changed", resourceType: "Member", resourceId: userId, before: { role: current.role }, after: { role } }, ctx);
     return row as repo.MemberRow;
   });
 }
@@ -79,6 +82,7 @@ export async function removeMember(ctx: RequestContext, userIdInput: string): Pr
     await repo.deleteMembership(trx, orgId, userId);
     await enter();
     await repo.deleteMemberProjection(trx, userId);
+    await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.removed", resourceType: "Member", resourceId: userId, before: { role: current.role } }, ctx);
     return userId;
   });
 }

@@ -6,6 +6,8 @@ import { provisionOrganization } from "../../tenancy/provisioning.js";
 import { ORG_COLUMNS, type OrganizationRecord } from "../../tenancy/registry.js";
 import { checkPageSize, decodeCursor, toPage } from "../common/connection.js";
 import * as v from "../common/validation.js";
+import { enterTenant } from "../../tenancy/scope.js";
+import { platformChain, tenantChain } from "../../enterprise/audit/recorder.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.type.js";
 
 export const REGIONS = ["default"] as const;
@@ -33,7 +35,12 @@ export async function createOrganization(ctx: RequestContext, input: CreateOrgan
   const { organization, created } = await provisionOrganization(
     ctx.services.db.admin,
     { slug: input.slug, name: v.text(input.name, "name", 200), plan: input.plan ?? "free", region },
-    { appRole: ctx.services.config.database.appRole },
+    {
+      appRole: ctx.services.config.database.appRole,
+      onProvisioned: async (trx, org) => {
+        await ctx.services.audit.record(trx, platformChain(org.id), { type: "admin.organization.created", resourceType: "Organization", resourceId: org.id, after: { ...org } }, ctx);
+      },
+    },
   );
   if (!created) throw conflict("An organization with this slug already exists");
   return organization;
@@ -49,18 +56,37 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
     patch.status = input.status;
   }
   if (Object.keys(patch).length === 0) throw badInput("nothing to update");
-  const [row] = await orgs(ctx).where({ id }).whereNot({ status: "provisioning" }).update({ ...patch, updated_at: ctx.services.db.control.fn.now() }).returning(ORG_COLUMNS);
-  if (!row) throw notFound("Organization");
+  const row = await ctx.services.db.control.transaction(async (trx) => {
+    const before = await trx.withSchema("control").table("organizations").first(ORG_COLUMNS).where({ id }).forUpdate();
+    const [updated] = await trx.withSchema("control").table("organizations").where({ id }).whereNot({ status: "provisioning" })
+      .update({ ...patch, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
+    if (!updated) throw notFound("Organization");
+    const onlyPlan = Object.keys(patch).length === 1 && patch.plan !== undefined;
+    await ctx.services.audit.record(trx, platformChain(id), {
+      type: onlyPlan ? "admin.plan.changed" : "admin.organization.updated", resourceType: "Organization", resourceId: id, before, after: updated,
+    }, ctx);
+    return updated;
+  });
+  ctx.services.registry.invalidate(id);
   // Plan and status changes reach every replica's caches (and so its limits) at once.
   ctx.services.plans.invalidate(id);
   return row as OrganizationRecord;
 }
 
 export async function renameCurrentOrganization(ctx: RequestContext, name: string): Promise<OrganizationRecord> {
-  const id = ctx.requireTenant().id;
-  // Only an active organization may be changed by its members (as with every tenant request).
-  const [row] = await orgs(ctx).where({ id, status: "active" }).update({ name: v.text(name, "name", 200), updated_at: ctx.services.db.control.fn.now() }).returning(ORG_COLUMNS);
-  if (!row) throw forbidden("The organization is not active");
+  const tenant = ctx.requireTenant();
+  const id = tenant.id;
+  const newName = v.text(name, "name", 200);
+  // The control-plane change and its audit event (tenant chain) commit together.
+  const row = await ctx.services.db.control.transaction(async (trx) => {
+    const before = await trx.withSchema("control").table("organizations").first("name").where({ id });
+    // Only an active organization may be changed by its members (as with every tenant request).
+    const [updated] = await trx.withSchema("control").table("organizations").where({ id, status: "active" }).update({ name: newName, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
+    if (!updated) throw forbidden("The organization is not active");
+    await enterTenant(trx, tenant);
+    await ctx.services.audit.record(trx, tenantChain(id), { type: "config.organization.renamed", resourceType: "Organization", resourceId: id, before, after: { name: newName } }, ctx);
+    return updated;
+  });
   ctx.services.registry.invalidate(id);
   return row as OrganizationRecord;
 }

@@ -1,0 +1,285 @@
+// The audit wrapper on every root field, applied outside the permission shield:
+//  - Mutation fields: exactly one event per field. A service that records its own event (inside
+//    its own transaction) marks the field as audited; otherwise the wrapper writes the event in
+//    the request's tenant transaction, so the change and its event commit or roll back together.
+//    Failures whose change rolled back leave no data-change event; denials, failed logins,
+//    lockouts, refresh-token reuse and rate-limit/quota refusals are written in their own transaction.
+//  - Query fields: denials, refusals, and (per the organization's setting) data reads.
+// Any mutation added later is audited by this wrapper without further code.
+import { getNamedType, isObjectType, type GraphQLResolveInfo, type GraphQLSchema } from "graphql";
+import type { IMiddlewareFieldMap, IMiddlewareFunction } from "graphql-middleware";
+import type { RequestContext } from "../../context/index.js";
+import { hashRefreshToken, normalizeEmail } from "../../auth/identity.service.js";
+import { AppError } from "../../errors/app-error.js";
+import { eventTypeForMutation, PLATFORM_MUTATIONS, resourceTypeForMutation, type AuditEventType } from "./catalog.js";
+import { chainFor, fieldScope, platformChain, tenantChain, type AuditEventInput, type FieldScope } from "./recorder.js";
+import { requestState } from "./service.js";
+import { beginScoped } from "../../db/knex.js";
+import { tenantPrelude } from "../../tenancy/scope.js";
+import type { Knex } from "knex";
+
+/**
+ * Over WebSocket, ctx.inTenant opens one transaction per call. For the duration of a mutation
+ * field, route every call through ONE transaction, committed after the field's audit event is
+ * written (rolled back on failure), so WebSocket mutations are atomic with their event too.
+ */
+async function withFieldTransaction<T>(ctx: RequestContext, run: () => Promise<T>): Promise<T> {
+  const original = ctx.inTenant;
+  let trxP: Promise<Knex.Transaction> | undefined;
+  ctx.inTenant = async (fn) => {
+    trxP ??= (async () => {
+      const tenant = ctx.requireTenant();
+      const org = await ctx.services.registry.get(tenant.id);
+      if (!org || org.status !== "active") throw new AppError("FORBIDDEN", "The organization is not active");
+      return beginScoped(ctx.services.db.app, tenantPrelude(tenant));
+    })();
+    return fn(await trxP);
+  };
+  try {
+    const out = await run();
+    const trx = await trxP;
+    if (trx && !trx.isCompleted()) await trx.commit();
+    return out;
+  } catch (err) {
+    const trx = await trxP?.catch(() => undefined);
+    if (trx && !trx.isCompleted()) await trx.rollback(err).catch(() => undefined);
+    throw err;
+  } finally {
+    ctx.inTenant = original;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const IDENTITY = new Set(["login", "refreshToken", "logout", "switchOrganization"]);
+/** Tenant tables whose rows give the "before" values of update/delete mutations. */
+const BEFORE_TABLES: Record<string, { table: string; key: string }> = {
+  Item: { table: "items", key: "id" },
+  Project: { table: "projects", key: "id" },
+  Workspace: { table: "workspaces", key: "id" },
+  Member: { table: "members", key: "user_id" },
+};
+/** Audit queries are not themselves recorded as data reads. */
+const NOT_READ_AUDITED = new Set(["auditEvents", "verifyAuditTrail", "complianceReport", "auditSettings", "auditEventTypes", "me", "permissionMatrix"]);
+
+function codeOf(err: unknown): string | undefined {
+  if (err instanceof AppError) return err.code;
+  const c = (err as { extensions?: { code?: unknown } })?.extensions?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+function plain(value: unknown): Record<string, unknown> | null {
+  if (!value || typeof value !== "object" || value instanceof Error) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k.startsWith("_") || typeof v === "function" || v instanceof Promise) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** An outcome that is not a data change but must still be recorded. */
+function outcomeFor(err: unknown, field: string): AuditEventInput | null {
+  const code = codeOf(err);
+  const reason = err instanceof Error ? err.message : String(err);
+  if (code === "RATE_LIMITED") return { type: field === "login" ? "auth.lockout" : "security.rate_limited", result: "denied", reason, metadata: { operation: field } };
+  if (code === "QUOTA_EXCEEDED") return { type: "security.quota_exceeded", result: "denied", reason, metadata: { operation: field } };
+  if (field === "login" && code && code !== "INTERNAL_SERVER_ERROR" && code !== "SERVICE_UNAVAILABLE")
+    return { type: "auth.login.failed", result: "failure", reason, metadata: { operation: field, code } };
+  if (code === "FORBIDDEN" || code === "UNAUTHENTICATED") {
+    if (field === "login") return { type: "auth.login.failed", result: "failure", reason, metadata: { operation: field } };
+    if (field === "refreshToken") {
+      const reuse = /reuse/i.test(reason);
+      return { type: reuse ? "auth.token.reuse_detected" : "auth.token.refresh_failed", result: "failure", reason, metadata: { operation: field } };
+    }
+    return { type: "authz.denied", result: "denied", reason, resourceType: "Field", resourceId: field, metadata: { operation: field, code } };
+  }
+  return null;
+}
+
+async function sessionOf(ctx: RequestContext, token: unknown): Promise<{ organization_id: string | null; user_id: string; family_id: string } | null> {
+  if (typeof token !== "string" || token.length > 100) return null;
+  return (await ctx.services.db.control.withSchema("control").table("refresh_sessions")
+    .first("organization_id", "user_id", "family_id").where({ token_hash: hashRefreshToken(token) })) ?? null;
+}
+
+async function isLocked(ctx: RequestContext, email: unknown): Promise<boolean> {
+  try {
+    const key = `email:${normalizeEmail(email as string)}`;
+    const row = await ctx.services.db.control.withSchema("control").table("login_throttle").first("key").where({ key }).where("locked_until", ">", ctx.services.db.control.fn.now());
+    return Boolean(row);
+  } catch {
+    return false;
+  }
+}
+
+/** Identity mutations: the actor and organization come from the tokens issued or the session ended. */
+async function identityEvent(ctx: RequestContext, field: string, args: Record<string, any>, result: unknown, session: Awaited<ReturnType<typeof sessionOf>>) {
+  const audit = ctx.services.audit;
+  if (field === "logout") {
+    return audit.recordOutcome(ctx, {
+      type: "auth.logout", resourceType: "Session", resourceId: session?.family_id ?? null,
+      result: "success", actor: session ? { type: "user", id: session.user_id, sessionId: session.family_id } : {},
+      metadata: { operation: field, known: Boolean(session) },
+    }, chainFor(undefined, session?.organization_id));
+  }
+  const r = result as { accessToken: string; organizationId: string | null };
+  const claims = ctx.services.tokens.verifyAccess(r.accessToken);
+  const type: AuditEventType = field === "login" ? "auth.login.succeeded" : field === "refreshToken" ? "auth.token.refreshed" : "auth.organization.switched";
+  await audit.recordOutcome(ctx, {
+    type, resourceType: "Session", resourceId: claims.sid,
+    actor: { type: "user", id: claims.sub, sessionId: claims.sid },
+    metadata: { operation: field, organizationId: r.organizationId, role: claims.role ?? null, ...(session ? { previousSession: session.family_id } : {}) },
+  }, chainFor(undefined, r.organizationId));
+}
+
+async function loadBefore(ctx: RequestContext, resourceType: string, args: Record<string, any>): Promise<Record<string, unknown> | null> {
+  const spec = BEFORE_TABLES[resourceType];
+  const id = args.id ?? args.userId;
+  if (!spec || typeof id !== "string" || !UUID.test(id) || !ctx.principal?.organizationId) return null;
+  try {
+    return (await ctx.inTenant((trx) => trx(spec.table).first("*").where(spec.key, id))) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function mutationWrapper(field: string): IMiddlewareFunction {
+  return async (resolve, root, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
+    const audit = ctx.services.audit;
+    if (!audit.enabled) return resolve(root, args, ctx, info);
+    const scope: FieldScope = { ctx, field, recorded: 0, enrich: {} };
+    const wsTenant = ctx.transport === "ws" && Boolean(ctx.principal?.organizationId) && !IDENTITY.has(field) && !PLATFORM_MUTATIONS.has(field);
+    return fieldScope.run(scope, () => (wsTenant ? withFieldTransaction(ctx, body) : body()));
+    async function body() {
+      const returnType = getNamedType(info.returnType).name;
+      const resourceType = resourceTypeForMutation(field, returnType);
+      const isPlatform = PLATFORM_MUTATIONS.has(field);
+      const tenantScoped = !IDENTITY.has(field) && !isPlatform && Boolean(ctx.principal?.organizationId);
+      let result: unknown;
+      let session: Awaited<ReturnType<typeof sessionOf>> = null;
+      let before: Record<string, unknown> | null = null;
+      try {
+        // Settings (PII fields) are loaded before any transaction of this request holds a connection.
+        if (ctx.principal?.organizationId) await audit.settings.get(ctx.principal.organizationId);
+        if (field === "logout" || field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
+        if (tenantScoped && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
+        result = await resolve(root, args, ctx, info);
+      } catch (err) {
+        result = err instanceof Error ? err : new Error(String(err));
+      }
+      if (result instanceof Error) {
+        if (scope.recorded === 0) {
+          const outcome = outcomeFor(result, field);
+          if (outcome) {
+            if (field === "login" && outcome.type === "auth.login.failed" && (await isLocked(ctx, args.input?.email))) {
+              outcome.type = "auth.lockout";
+              outcome.severity = "critical";
+            }
+            if (field === "login") outcome.metadata = { ...outcome.metadata, email: typeof args.input?.email === "string" ? args.input.email.slice(0, 254) : null };
+            const org = field === "refreshToken" ? (session?.organization_id ?? null) : field === "login" ? null : undefined;
+            if (session) outcome.actor = { type: "user", id: session.user_id, sessionId: session.family_id };
+            await audit.recordOutcome(ctx, outcome, org !== undefined ? chainFor(undefined, org) : chainFor(ctx));
+          }
+        }
+        throw result;
+      }
+      if (scope.recorded > 0) return result;
+      if (IDENTITY.has(field)) {
+        await identityEvent(ctx, field, args, result, session);
+        return result;
+      }
+      const e = scope.enrich;
+      const type = e.type ?? eventTypeForMutation(field);
+      const resultObj = plain(result);
+      const resourceId = e.resourceId ?? (resultObj?.id as string | undefined) ?? (typeof result === "string" ? result : (args.id ?? args.userId ?? null));
+      const isDelete = type === "data.deleted" || type === "admin.member.removed";
+      const event: AuditEventInput = {
+        type,
+        resourceType: e.resourceType ?? resourceType,
+        resourceId: resourceId != null ? String(resourceId) : null,
+        before: e.before !== undefined ? e.before : before,
+        after: e.after !== undefined ? e.after : isDelete ? null : resultObj,
+        metadata: { operation: field, ...e.metadata },
+      };
+      if (isPlatform) {
+        await audit.recordOutcome(ctx, event, platformChain(resourceId != null ? String(resourceId) : null));
+      } else if (ctx.principal?.organizationId) {
+        await ctx.inTenant(async (trx) => {
+          await audit.record(trx, tenantChain(ctx.principal!.organizationId!), event, ctx);
+          if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
+        });
+      } else {
+        await audit.recordOutcome(ctx, event, platformChain(null));
+      }
+      return result;
+    }
+  };
+}
+
+function readIds(result: unknown): { ids: string[]; nodeType?: string } {
+  const r = result as any;
+  if (!r || typeof r !== "object") return { ids: [] };
+  if (Array.isArray(r.edges)) return { ids: r.edges.map((e: any) => e?.node?.id).filter((x: unknown) => typeof x === "string").slice(0, 100) };
+  if (typeof r.id === "string") return { ids: [r.id] };
+  return { ids: [] };
+}
+
+function queryWrapper(field: string): IMiddlewareFunction {
+  return async (resolve, root, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
+    const audit = ctx.services.audit;
+    const org = ctx.principal?.organizationId;
+    // One cached lookup per query; loaded before the resolver opens the request transaction.
+    const settings = org && audit.enabled && !NOT_READ_AUDITED.has(field) ? await audit.settings.get(org).catch(() => null) : null;
+    let result: unknown;
+    try {
+      result = await resolve(root, args, ctx, info);
+    } catch (err) {
+      result = err;
+    }
+    if (!audit.enabled) {
+      if (result instanceof Error) throw result;
+      return result;
+    }
+    if (result instanceof Error) {
+      const outcome = outcomeFor(result, field);
+      if (outcome) await audit.recordOutcome(ctx, outcome);
+      throw result;
+    }
+    if (org && settings) {
+      if (settings.readAudit !== "off") {
+        let type = getNamedType(info.returnType);
+        if (isObjectType(type) && type.name.endsWith("Connection")) {
+          const edge = type.getFields().edges ? getNamedType(type.getFields().edges!.type) : null;
+          if (edge && isObjectType(edge) && edge.getFields().node) type = getNamedType(edge.getFields().node!.type);
+        }
+        if (settings.readAudit === "all" || settings.sensitiveTypes.includes(type.name)) {
+          const { ids } = readIds(result);
+          await ctx.inTenant(async (trx) => {
+            await audit.record(trx, tenantChain(org), {
+              type: "data.read", resourceType: type.name, resourceId: ids.length === 1 ? ids[0]! : null,
+              metadata: { operation: field, ids, count: ids.length },
+            }, ctx);
+            if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
+          });
+        }
+      }
+    }
+    return result;
+  };
+}
+
+/** Middleware map over every Mutation and Query root field of the schema. */
+export function auditMiddleware(schema: GraphQLSchema): IMiddlewareFieldMap {
+  const map: IMiddlewareFieldMap = {};
+  const m = schema.getMutationType();
+  if (m) map.Mutation = Object.fromEntries(Object.keys(m.getFields()).map((f) => [f, mutationWrapper(f)]));
+  const q = schema.getQueryType();
+  if (q) map.Query = Object.fromEntries(Object.keys(q.getFields()).map((f) => [f, queryWrapper(f)]));
+  return map;
+}
+
+/** For rate-limit / quota layers outside GraphQL resolvers (issue 3): record a refusal for this request. */
+export function recordRefusal(ctx: RequestContext, kind: "security.rate_limited" | "security.quota_exceeded", reason: string, metadata: Record<string, unknown> = {}) {
+  return ctx.services.audit.recordOutcome(ctx, { type: kind, result: "denied", reason, metadata });
+}
+
