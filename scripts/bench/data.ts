@@ -272,6 +272,9 @@ export async function prepareData(opts: { appPassword: string; log: (line: strin
     await pool.query(`CREATE TABLE IF NOT EXISTS control.bench_meta (
       slug text PRIMARY KEY, organization_id uuid NOT NULL, dataset text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())`);
 
+    // Every enterprise layer stays on during the bench (limiter, cost budget, quotas, audit); the
+    // Enterprise plan has no limits, so they measure their cost without refusing the load.
+    await pool.query(`UPDATE control.organizations SET plan = 'enterprise' WHERE slug LIKE 'bench-%' AND plan <> 'enterprise'`);
     const { rows: [{ db }] } = await pool.query<{ db: string }>("SELECT current_database() AS db");
     const { rows: existing } = await pool.query<{ id: string; slug: string; dataset: string | null }>(
       `SELECT o.id, o.slug, m.dataset FROM control.organizations o LEFT JOIN control.bench_meta m ON m.slug = o.slug
@@ -291,7 +294,7 @@ export async function prepareData(opts: { appPassword: string; log: (line: strin
       await mapLimit(missing, LOAD_CONCURRENCY, async (i) => {
         const slug = slugOf(i);
         // Tenant roles are cluster-wide: ids include the database name, so two bench databases on one server never collide.
-        const { organization } = await provisionOrganization(admin!, { slug, name: `Bench ${slug}`, id: detUuid("org", db, slug) }, { appRole: APP_ROLE });
+        const { organization } = await provisionOrganization(admin!, { slug, name: `Bench ${slug}`, id: detUuid("org", db, slug), plan: "enterprise" }, { appRole: APP_ROLE });
         const org = describeOrg(i, organization.id);
         await loadOrganization(pool!, org);
         orgs[i] = org;

@@ -190,6 +190,7 @@ async function main() {
       DATABASE_URL: data.adminUrl,
       DATABASE_APP_PASSWORD: appPassword,
       JWT_SECRET: jwtSecret,
+      AUDIT_SIGNING_KEY: randomBytes(32).toString("base64url"),
       SEED_DEMO: "false",
       LOG_LEVEL: "warn",
       ...(process.env.DATABASE_POOL_MAX ? { DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX } : {}),
