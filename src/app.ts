@@ -22,6 +22,8 @@ import { healthRouter } from "./http/health.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { OrganizationRegistry } from "./tenancy/registry.js";
 import { attachWebSocketServer } from "./ws/server.js";
+import { Metering } from "./enterprise/metering/service.js";
+import { meterHttp, meteringPlugin } from "./enterprise/metering/plugin.js";
 import { seedDemo, type DemoSummary } from "../seeds/demo.js";
 
 export interface App {
@@ -42,6 +44,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const db = opts.databases ?? (await openDatabases(config, logger));
   const tokens = new TokenService(config.jwt);
   const registry = new OrganizationRegistry(db.app);
+  const redis = createRedis(config.redisUrl, logger);
+  const pubsub = createEnclavePubSub({ redis, prefix: config.pubsubPrefix });
   const services: Services = {
     config,
     db,
@@ -49,9 +53,11 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     tokens,
     registry,
     identity: new IdentityService(db.app, tokens, registry, config.jwt.refreshTtlSeconds, logger),
-    pubsub: createEnclavePubSub(),
-    redis: createRedis(config.redisUrl, logger),
+    pubsub,
+    redis,
+    metering: new Metering({ config, db, logger, pubsub, redis }),
   };
+  services.identity.onRevoked = (familyId) => services.metering.connections.revoke({ kind: "session", id: familyId });
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);
@@ -62,6 +68,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const ws = attachWebSocketServer(services, schema, httpServer);
   const apollo = createApollo(services, schema, httpServer, [
     { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+    meteringPlugin(),
   ]);
   await apollo.start();
 
@@ -72,14 +79,16 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     cors<cors.CorsRequest>(),
     express.json({ limit: "256kb" }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         const given = req.headers["x-request-id"];
-        return buildContext(services, {
+        const ctx = buildContext(services, {
           authorization: req.headers.authorization,
           client: { ip: req.ip, userAgent: req.headers["user-agent"] },
           requestId: typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID(),
           transport: "http",
         });
+        meterHttp(services.metering, ctx, res);
+        return ctx;
       },
     }),
   );
@@ -91,6 +100,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     res.status(status).json({ errors: [{ message: status === 500 ? "Internal server error" : "Malformed request body", extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] });
   });
 
+  services.metering.start();
   let stopping: Promise<void> | undefined;
   return {
     services,
@@ -116,6 +126,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           else { await ws.dispose(); await apollo.stop(); }
         } finally {
           clearTimeout(deadline);
+          await services.metering.stop();
+          await services.pubsub.close();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

@@ -47,6 +47,8 @@ interface SessionRow {
 
 export class IdentityService {
   private readonly throttle: LoginThrottle;
+  /** Called with a login family's id when it is revoked (open WebSocket connections of it are closed). */
+  onRevoked?: (familyId: string) => void;
 
   constructor(
     private readonly db: Knex,
@@ -99,6 +101,7 @@ export class IdentityService {
       return { session: s } as const;
     });
     if ("error" in outcome) {
+      if ("reuse" in outcome && outcome.reuse) this.onRevoked?.(outcome.reuse.family_id);
       if ("reuse" in outcome) this.logger.warn({ userId: outcome.reuse?.user_id, family: outcome.reuse?.family_id }, "refresh token reuse: family revoked");
       throw unauthenticated(outcome.error);
     }
@@ -120,6 +123,7 @@ export class IdentityService {
 
   async revokeFamily(familyId: string, reason: string): Promise<void> {
     await sessions(this.db).where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: this.db.fn.now(), revoked_reason: reason });
+    this.onRevoked?.(familyId);
   }
 
   /** Start a new login family for another organization the user belongs to; the current one is revoked. */

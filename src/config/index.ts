@@ -45,6 +45,16 @@ const envSchema = z
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1000),
     MAX_QUERY_COST: z.coerce.number().int().min(1).default(50_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
+    /** Metering and live usage (see docs/metering-and-subscriptions.md). */
+    METERING_ENABLED: bool.default(true),
+    METERING_FLUSH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    METERING_STORAGE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+    METERING_RETENTION_MINUTE_HOURS: z.coerce.number().int().min(1).default(48),
+    METERING_RETENTION_HOUR_DAYS: z.coerce.number().int().min(1).default(90),
+    METERING_RETENTION_DAY_DAYS: z.coerce.number().int().min(1).default(760),
+    MAX_SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(1).default(20_000),
+    /** Prefix of every pub/sub channel (lets several deployments or test runs share one Redis). */
+    PUBSUB_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/).default("enclave:"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -99,6 +109,14 @@ export interface Config {
   seedDemo: boolean;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  metering: {
+    enabled: boolean;
+    flushIntervalMs: number;
+    storageIntervalMs: number;
+    retention: { minuteHours: number; hourDays: number; dayDays: number };
+    maxSubscriptionsPerOrg: number;
+  };
+  pubsubPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +171,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     seedDemo: e.SEED_DEMO ?? !prod,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metering: {
+      enabled: e.METERING_ENABLED,
+      flushIntervalMs: e.METERING_FLUSH_INTERVAL_MS,
+      storageIntervalMs: e.METERING_STORAGE_INTERVAL_MS,
+      retention: { minuteHours: e.METERING_RETENTION_MINUTE_HOURS, hourDays: e.METERING_RETENTION_HOUR_DAYS, dayDays: e.METERING_RETENTION_DAY_DAYS },
+      maxSubscriptionsPerOrg: e.MAX_SUBSCRIPTIONS_PER_ORG,
+    },
+    pubsubPrefix: e.PUBSUB_PREFIX,
   };
   return deepFreeze(config);
 }

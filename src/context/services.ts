@@ -7,6 +7,7 @@ import type { Logger } from "../observability/logger.js";
 import type { OrganizationRegistry } from "../tenancy/registry.js";
 import type { PubSub } from "../db/pubsub.js";
 import type { Redis } from "ioredis";
+import type { Metering } from "../enterprise/metering/service.js";
 
 export interface Services {
   config: Config;
@@ -18,4 +19,6 @@ export interface Services {
   pubsub: PubSub;
   /** null when REDIS_URL is unset */
   redis: Redis | null;
+  /** usage metering, live usage/alerts fan-out, WebSocket connection registry */
+  metering: Metering;
 }
