@@ -18,6 +18,17 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     project: "project:read",
     items: "item:read",
     item: "item:read",
+    // metering and analytics (enterprise/analytics)
+    usage: "analytics:read",
+    analyticsSummary: "analytics:read",
+    activeUsers: "analytics:read",
+    usageCost: "analytics:read",
+    usageExport: "analytics:read",
+    currentUsage: "analytics:read",
+    pricing: "authenticated",
+    alertThresholds: "analytics:read",
+    platformAnalyticsSummary: "platform:manage",
+    topTenants: "platform:manage",
   },
   Mutation: {
     login: "public",
@@ -39,9 +50,14 @@ export const ROOT_FIELD_RULES: Record<"Query" | "Mutation" | "Subscription", Rec
     createItem: "item:create",
     updateItem: "item:update",
     deleteItem: "item:delete",
+    updateAlertThresholds: "organization:manage",
   },
   Subscription: {
     itemChanged: "item:read",
+    usageUpdated: "analytics:read",
+    alertRaised: "analytics:read",
+    platformUsageUpdated: "platform:manage",
+    platformAlertRaised: "platform:manage",
   },
 };
 

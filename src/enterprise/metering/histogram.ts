@@ -22,7 +22,7 @@ export function bucketValue(i: number): number {
   return MIN_MS * 2 ** ((i - 0.5) / BUCKETS_PER_DOUBLING);
 }
 
-export type Counts = ArrayLike<number>;
+export type Counts = ArrayLike<number | string>;
 
 export function newHistogram(): Float64Array {
   return new Float64Array(BUCKET_COUNT);

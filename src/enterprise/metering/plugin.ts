@@ -17,19 +17,24 @@ interface Noted {
   body?: { data?: Record<string, unknown> | null; errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> };
 }
 
-const noted = new WeakMap<RequestContext, Noted>();
+// A holder attached to the context when it is built; Apollo may hand plugins a shallow copy of the
+// context object, which still points at the same holder.
+const HOLDER = Symbol("metering");
+type WithHolder = RequestContext & { [HOLDER]?: { noted?: Noted } };
 
 export function meteringPlugin(): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, operation, operationName, request, response }) {
-          noted.set(contextValue, {
+          const holder = (contextValue as WithHolder)[HOLDER];
+          if (!holder) return;
+          holder.noted = {
             name: operationName ?? request.operationName ?? null,
             type: operation?.operation ?? "unknown",
             operation: operation ?? undefined,
             body: response.body.kind === "single" ? (response.body.singleResult as Noted["body"]) : undefined,
-          });
+          };
         },
       };
     },
@@ -40,8 +45,10 @@ export function meteringPlugin(): ApolloServerPlugin<RequestContext> {
 export function meterHttp(metering: Metering, ctx: RequestContext, res: Response): void {
   if (!metering.enabled) return;
   const started = performance.now();
+  const holder: { noted?: Noted } = {};
+  (ctx as WithHolder)[HOLDER] = holder;
   res.once("finish", () => {
-    const n = noted.get(ctx);
+    const n = holder.noted;
     const org = ctx.principal?.organizationId;
     if (!n || !org) return;
     const len = Number(res.getHeader("content-length"));
