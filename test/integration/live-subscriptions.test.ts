@@ -171,7 +171,7 @@ describe("live subscriptions", () => {
     const seen: number[] = [];
     for (let i = 0; i < 4; i++) seen.push(((await slow.next()).value as { calls: number }).calls);
     expect(seen).toEqual([997, 998, 999, 1000]);
-    await slow.return();
+    await slow.return!();
     expect(hub.subscriberCount()).toBe(0);
   });
 });
