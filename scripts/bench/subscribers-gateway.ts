@@ -15,6 +15,9 @@ process.on("message", async (m: { type: string }) => {
       type: "mem", rss: mu.rss, heapUsed: mu.heapUsed,
       subscribers: app.services.metering.hub.subscriberCount(), connections: app.services.metering.connections.size,
     });
+  } else if (m.type === "metering") {
+    app.services.metering.enabled = (m as unknown as { enabled: boolean }).enabled;
+    send({ type: "metering" });
   } else if (m.type === "stop") {
     await app.stop();
     send({ type: "stopped" });

@@ -1,8 +1,8 @@
 // Benchmark: many live subscribers on one gateway process while the query load runs.
 //   npx tsx scripts/bench/subscribers.ts [--subscribers 10000] [--orgs 20] [--duration 15] [--warmup 5] [--connections 50]
 // Phases (each gateway is a separate child process; subscribers connect from another child):
-//   1. query load, metering OFF            → requests/s, p50, p99
-//   2. query load, metering ON             → requests/s, p50, p99 (the cost of metering)
+//   1+2. query load with metering OFF and ON, alternating in short windows in the same gateway process
+//        (--ab-rounds windows of --ab-window s each) so machine noise hits both alike → the cost of metering
 //   3. N subscribers connect (usageUpdated); RSS delta / N → memory per subscriber
 //   4. query load again with N subscribers receiving per-second updates → delivery latency p50/p99
 // Database: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); a fresh database
@@ -34,6 +34,8 @@ const ORGS = arg("orgs", 20);
 const DURATION = arg("duration", 15);
 const WARMUP = arg("warmup", 5);
 const CONNECTIONS = arg("connections", 50);
+const AB_ROUNDS = arg("ab-rounds", 3);
+const AB_WINDOW = arg("ab-window", 5);
 
 const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const dbName = `enclave_bench_subs_${randomBytes(3).toString("hex")}`;
@@ -118,14 +120,29 @@ async function main() {
       requests.push({ headers: { "content-type": "application/json", authorization: `Bearer ${o.users.DEVELOPER.token}` }, body: JSON.stringify({ query, variables: { p: o.projectId } }) });
     }
 
-    // 1 + 2: the query load with metering off, then on.
-    for (const metering of [false, true]) {
-      const gw = await startGateway(metering, dbUrl);
+    {
+      const gw = await startGateway(true, dbUrl);
       await load(gw.url, requests, WARMUP);
-      const r = await load(gw.url, requests, DURATION);
-      console.log(`query load, metering ${metering ? "on " : "off"}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}`);
-      result[metering ? "queryMeteringOn" : "queryMeteringOff"] = r;
-      if (!metering) { await gw.stop(); continue; }
+      // 1 + 2: metering off and on, alternating windows in one process.
+      const ab: Record<"off" | "on", { total: number; seconds: number; p50: number[]; p99: number[] }> = {
+        off: { total: 0, seconds: 0, p50: [], p99: [] }, on: { total: 0, seconds: 0, p50: [], p99: [] },
+      };
+      for (let i = 0; i < AB_ROUNDS * 2; i++) {
+        const enabled = i % 2 === 1;
+        gw.child.send({ type: "metering", enabled });
+        await waitMsg(gw.child, "metering");
+        const r = await load(gw.url, requests, AB_WINDOW);
+        const k = enabled ? "on" : "off";
+        ab[k].total += r.total; ab[k].seconds += AB_WINDOW; ab[k].p50.push(r.p50); ab[k].p99.push(r.p99);
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      for (const k of ["off", "on"] as const) {
+        const r = { rps: Math.round(ab[k].total / ab[k].seconds), p50: median(ab[k].p50), p99: median(ab[k].p99), total: ab[k].total, windows: ab[k].p50.length };
+        console.log(`query load, metering ${k.padEnd(3)}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (median of ${r.windows} windows)`);
+        result[k === "on" ? "queryMeteringOn" : "queryMeteringOff"] = r;
+      }
+      gw.child.send({ type: "metering", enabled: true });
+      await waitMsg(gw.child, "metering");
 
       // 3: N subscribers
       const before = await gw.mem();
@@ -155,6 +172,7 @@ async function main() {
       result.queryWithSubscribers = withSubs;
       result.delivery = { received: rep.received, perSecond: rep.received / DURATION, expectedPerSecond: N, p50Ms: rep.p50, p99Ms: rep.p99, maxMs: rep.max, closed: rep.closed, errors: rep.errors };
       client.send({ type: "stop" });
+      await new Promise((r) => setTimeout(r, 2_000)); // let in-flight requests finish
       await gw.stop();
     }
     const off = (result.queryMeteringOff as { rps: number }).rps;

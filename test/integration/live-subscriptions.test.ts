@@ -98,6 +98,8 @@ describe("live subscriptions", () => {
     expect((await anon.waitForError()).extensions.code).toBe("UNAUTHENTICATED");
     const notStaff = open(a.users.ADMIN.token).subscribe(`subscription { platformUsageUpdated { organizationId } }`);
     expect((await notStaff.waitForError()).extensions.code).toBe("FORBIDDEN");
+    // refused subscriptions hold no slot of the organization's cap
+    await waitUntil(() => t.app.services.metering.connections.openSubscriptions(a.id) === 0, 3_000, "no open subscriptions");
 
     const staff = open(root.token).subscribe(`subscription { platformUsageUpdated { organizationId calls } }`, {}, (d) => d.platformUsageUpdated);
     await sleep(300);

@@ -29,7 +29,8 @@ export interface MeteringDeps {
 }
 
 export class Metering {
-  readonly enabled: boolean;
+  /** false: record() is a no-op (METERING_ENABLED; the benchmark toggles it at runtime) */
+  enabled: boolean;
   readonly meter: Meter;
   readonly hub: LiveHub;
   readonly connections: ConnectionRegistry;
