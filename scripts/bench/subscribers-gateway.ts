@@ -13,7 +13,7 @@ process.on("message", async (m: { type: string }) => {
     const mu = process.memoryUsage();
     send({
       type: "mem", rss: mu.rss, heapUsed: mu.heapUsed,
-      subscribers: app.services.metering.hub.subscriberCount(), connections: app.services.metering.connections.size,
+      subscribers: app.services.metering.hub.subscriberCount(), delivered: app.services.metering.hub.delivered, connections: app.services.metering.connections.size,
     });
   } else if (m.type === "metering") {
     app.services.metering.enabled = (m as unknown as { enabled: boolean }).enabled;

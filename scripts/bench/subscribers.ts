@@ -76,7 +76,7 @@ async function startGateway(metering: boolean, dbUrl: string) {
     child, url,
     mem: async () => {
       child.send({ type: "mem" });
-      return waitMsg<{ rss: number; heapUsed: number; subscribers: number; connections: number }>(child, "mem");
+      return waitMsg<{ rss: number; heapUsed: number; subscribers: number; connections: number; delivered: number }>(child, "mem");
     },
     stop: async () => {
       child.send({ type: "stop" });
@@ -162,15 +162,16 @@ async function main() {
       await load(gw.url, requests, WARMUP);
       client.send({ type: "reset" });
       await waitMsg(client, "reset");
+      const handedBefore = (await gw.mem()).delivered;
       const withSubs = await load(gw.url, requests, DURATION);
       await new Promise((r) => setTimeout(r, 1_500));
       client.send({ type: "report" });
       const rep = await waitMsg(client, "report");
-      const expected = N * DURATION;
+      const handed = (await gw.mem()).delivered - handedBefore;
       console.log(`query load with ${N} subscribers: ${withSubs.rps} req/s, p50 ${withSubs.p50} ms, p99 ${withSubs.p99} ms`);
-      console.log(`delivery: ${rep.received} events (~${Math.round(rep.received / DURATION)}/s; ${expected} expected at 1/s each), latency p50 ${rep.p50} ms, p99 ${rep.p99} ms, max ${rep.max} ms, closed ${rep.closed}, errors ${rep.errors}`);
+      console.log(`delivery: ${rep.received} events received of ${handed} fanned out (~${Math.round(rep.received / DURATION)}/s; an organization gets an event only in seconds with traffic), latency p50 ${rep.p50} ms, p99 ${rep.p99} ms, max ${rep.max} ms, closed ${rep.closed}, errors ${rep.errors}`);
       result.queryWithSubscribers = withSubs;
-      result.delivery = { received: rep.received, perSecond: rep.received / DURATION, expectedPerSecond: N, p50Ms: rep.p50, p99Ms: rep.p99, maxMs: rep.max, closed: rep.closed, errors: rep.errors };
+      result.delivery = { received: rep.received, fannedOut: handed, perSecond: rep.received / DURATION, p50Ms: rep.p50, p99Ms: rep.p99, maxMs: rep.max, closed: rep.closed, errors: rep.errors };
       client.send({ type: "stop" });
       await new Promise((r) => setTimeout(r, 2_000)); // let in-flight requests finish
       await gw.stop();
