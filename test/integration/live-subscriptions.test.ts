@@ -3,7 +3,7 @@
 // closes with 4403 when its session is revoked or its token expires; per-organization caps;
 // slow subscribers are bounded.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { codes, startTestApp, type TestApp } from "../helpers/app.js";
 import { createOrg, createSuperAdmin, TEST_PASSWORD, type TestOrg, type TestUser } from "../helpers/factories.js";
 import { connectWs, sleep, waitUntil, type WsConn } from "../helpers/ws.js";
 import { createEnclavePubSub } from "../../src/db/pubsub.js";
@@ -122,6 +122,22 @@ describe("live subscriptions", () => {
     expect(s.errors).toEqual([]);
     const out = await t.gql(`mutation($r: String!) { logout(refreshToken: $r) }`, { r: refreshToken });
     expect(out.body.data.logout).toBe(true);
+    const closed = await Promise.race([w.closed, sleep(5_000).then(() => null)]);
+    expect(closed?.code).toBe(4403);
+  });
+
+  it("closes the socket with 4403 when refresh-token reuse revokes the login", async () => {
+    const login = await t.gql(`mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }`, {
+      i: { email: a.users.ANALYST.email, password: TEST_PASSWORD },
+    });
+    const { accessToken, refreshToken } = login.body.data.login;
+    const w = open(accessToken);
+    const s = w.subscribe(ALERTS);
+    await sleep(300);
+    expect(s.errors).toEqual([]);
+    const refresh = `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`;
+    expect((await t.gql(refresh, { r: refreshToken })).body.errors).toBeUndefined();
+    expect(codes(await t.gql(refresh, { r: refreshToken }))).toEqual(["UNAUTHENTICATED"]); // reuse
     const closed = await Promise.race([w.closed, sleep(5_000).then(() => null)]);
     expect(closed?.code).toBe(4403);
   });
