@@ -23,6 +23,29 @@ import { createKnex, quoteIdent } from "../../src/db/knex.js";
 import { tenantRef } from "../../src/tenancy/scope.js";
 import { createOrg } from "../../test/helpers/factories.js";
 import type { App } from "../../src/app.js";
+import { Meter } from "../../src/enterprise/metering/meter.js";
+import { writeBatch } from "../../src/enterprise/metering/store.js";
+
+/** CPU cost of metering itself, independent of the load on the machine: record() and one flush. */
+async function meteringMicro(db: import("knex").Knex, orgIds: string[]) {
+  const meter = new Meter();
+  const names = Array.from({ length: 10 }, (_, i) => `Op${i}`);
+  const n = 200_000;
+  for (let i = 0; i < 20_000; i++) meter.record({ organizationId: orgIds[i % orgIds.length]!, userId: null, operationName: names[i % 10]!, operationType: "query", latencyMs: (i % 97) + 0.5, errorCodes: [], bytesOut: 900 });
+  meter.seal();
+  meter.pending.length = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    meter.record({ organizationId: orgIds[i % orgIds.length]!, userId: null, operationName: names[i % 10]!, operationType: i % 7 ? "query" : "mutation",
+      latencyMs: (i % 97) + 0.5, errorCodes: i % 50 ? [] : ["NOT_FOUND"], bytesOut: 900 });
+  }
+  const recordNs = Number(process.hrtime.bigint() - t0) / n;
+  const batch = meter.seal()!;
+  const t1 = process.hrtime.bigint();
+  await writeBatch(db, batch);
+  const flushMs = Number(process.hrtime.bigint() - t1) / 1e6;
+  return { recordNsPerOperation: Math.round(recordNs), flushAggregates: batch.aggregates.length, flushMs: Math.round(flushMs * 10) / 10 };
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: number) => {
@@ -100,6 +123,7 @@ async function main() {
   const result: Record<string, unknown> = {
     date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30) },
     params: { subscribers: N, orgs: ORGS, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS },
+    loadAverageAtStart: os.loadavg(),
   };
   const orgRoles: string[] = [];
   try {
@@ -120,6 +144,9 @@ async function main() {
       requests.push({ headers: { "content-type": "application/json", authorization: `Bearer ${o.users.DEVELOPER.token}` }, body: JSON.stringify({ query, variables: { p: o.projectId } }) });
     }
 
+    const orgIds = requests.map((r) => JSON.parse(r.body).variables.p as string); // any uuids do for the micro-benchmark
+    result.meteringMicro = await meteringMicro(admin, orgIds);
+    console.log(`metering micro: record() ${(result.meteringMicro as any).recordNsPerOperation} ns/operation; one flush of ${(result.meteringMicro as any).flushAggregates} aggregates (×3 roll-ups) ${(result.meteringMicro as any).flushMs} ms`);
     {
       const gw = await startGateway(true, dbUrl);
       await load(gw.url, requests, WARMUP);
@@ -179,6 +206,7 @@ async function main() {
     const off = (result.queryMeteringOff as { rps: number }).rps;
     const on = (result.queryMeteringOn as { rps: number }).rps;
     result.meteringThroughputCost = { ratioOnOff: Math.round((on / off) * 1000) / 1000 };
+    result.loadAverageAtEnd = os.loadavg();
     console.log(`metering throughput ratio on/off: ${(on / off).toFixed(3)}`);
   } finally {
     await admin.destroy();
