@@ -86,7 +86,11 @@ export class Metering {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.enabled) await this.flush().catch((err) => this.deps.logger.error({ err }, "final metering flush failed"));
+    if (this.enabled) {
+      // A flush already running sealed before the last records: wait for it, then flush again.
+      await this.flush().catch(() => undefined);
+      await this.flush().catch((err) => this.deps.logger.error({ err }, "final metering flush failed"));
+    }
     await this.connections.stop();
     await this.hub.stop();
   }
