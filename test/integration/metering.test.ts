@@ -161,4 +161,15 @@ describe("metering", () => {
     expect(slugs).toContain(other.slug);
     expect(slugs.indexOf(org.slug)).toBeLessThan(slugs.indexOf(other.slug)); // 3 generations cost more
   });
+
+  it("graceful shutdown writes what was not flushed yet (last test: stops metering)", async () => {
+    const before = (await summary(other)).calls;
+    for (let i = 0; i < 4; i++) await t.gql(`query Ws { workspaces(first: 5) { edges { cursor } } }`, {}, other.users.DEVELOPER.token);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.app.services.metering.meter.unflushed.get(other.id)?.calls).toBe(5); // 4 + the summary query
+    await t.app.services.metering.stop();
+    const { rows } = await t.app.services.db.admin.raw(
+      `SELECT sum(calls)::int AS n FROM control.usage_rollups WHERE organization_id = ? AND granularity = 'd'`, [other.id]);
+    expect(rows[0].n).toBe(before + 1 + 4);
+  });
 });
