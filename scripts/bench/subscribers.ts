@@ -187,16 +187,17 @@ async function main() {
 
       // 4: load with subscribers receiving
       await load(gw.url, requests, WARMUP);
+      await new Promise((r) => setTimeout(r, 3_000)); // quiet: no traffic, no events in flight
       client.send({ type: "reset" });
       await waitMsg(client, "reset");
       const handedBefore = (await gw.mem()).delivered;
       const withSubs = await load(gw.url, requests, DURATION);
-      await new Promise((r) => setTimeout(r, 1_500));
+      await new Promise((r) => setTimeout(r, 3_000)); // the last ticks drain
       client.send({ type: "report" });
       const rep = await waitMsg(client, "report");
       const handed = (await gw.mem()).delivered - handedBefore;
       console.log(`query load with ${N} subscribers: ${withSubs.rps} req/s, p50 ${withSubs.p50} ms, p99 ${withSubs.p99} ms`);
-      console.log(`delivery: ${rep.received} events received of ${handed} fanned out (~${Math.round(rep.received / DURATION)}/s; an organization gets an event only in seconds with traffic), latency p50 ${rep.p50} ms, p99 ${rep.p99} ms, max ${rep.max} ms, closed ${rep.closed}, errors ${rep.errors}`);
+      console.log(`delivery: ${rep.received} events received of ${handed} fanned out by the gateway (~${Math.round(rep.received / DURATION)}/s; an organization gets an event only in seconds with traffic), latency p50 ${rep.p50} ms, p99 ${rep.p99} ms, max ${rep.max} ms, closed ${rep.closed}, errors ${rep.errors}`);
       result.queryWithSubscribers = withSubs;
       result.delivery = { received: rep.received, fannedOut: handed, perSecond: rep.received / DURATION, p50Ms: rep.p50, p99Ms: rep.p99, maxMs: rep.max, closed: rep.closed, errors: rep.errors };
       client.send({ type: "stop" });
