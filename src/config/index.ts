@@ -53,6 +53,7 @@ const envSchema = z
     METERING_RETENTION_HOUR_DAYS: z.coerce.number().int().min(1).default(90),
     METERING_RETENTION_DAY_DAYS: z.coerce.number().int().min(1).default(760),
     MAX_SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(1).default(20_000),
+    MAX_SOCKETS_PER_ORG: z.coerce.number().int().min(1).default(20_000),
     /** Prefix of every pub/sub channel (lets several deployments or test runs share one Redis). */
     PUBSUB_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/).default("enclave:"),
   })
@@ -115,6 +116,7 @@ export interface Config {
     storageIntervalMs: number;
     retention: { minuteHours: number; hourDays: number; dayDays: number };
     maxSubscriptionsPerOrg: number;
+    maxSocketsPerOrg: number;
   };
   pubsubPrefix: string;
 }
@@ -177,6 +179,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       storageIntervalMs: e.METERING_STORAGE_INTERVAL_MS,
       retention: { minuteHours: e.METERING_RETENTION_MINUTE_HOURS, hourDays: e.METERING_RETENTION_HOUR_DAYS, dayDays: e.METERING_RETENTION_DAY_DAYS },
       maxSubscriptionsPerOrg: e.MAX_SUBSCRIPTIONS_PER_ORG,
+      maxSocketsPerOrg: e.MAX_SOCKETS_PER_ORG,
     },
     pubsubPrefix: e.PUBSUB_PREFIX,
   };

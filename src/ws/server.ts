@@ -47,8 +47,8 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         ctx.extra.userAgent = req.headers["user-agent"];
         try {
           ctx.extra.principal = authenticate(services, typeof auth === "string" ? auth : undefined);
-          metering.connections.register(ctx.extra.socket, ctx.extra.principal);
-          return true;
+          // false: the organization is at its socket cap (the registry closed the socket with 4429)
+          return metering.connections.register(ctx.extra.socket, ctx.extra.principal);
         } catch {
           return false; // 4403 Forbidden
         }

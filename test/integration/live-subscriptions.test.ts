@@ -14,6 +14,7 @@ let t: TestApp;
 let a: TestOrg;
 let b: TestOrg;
 let c: TestOrg;
+let d: TestOrg;
 let root: TestUser;
 const conns: WsConn[] = [];
 const open = (token?: string) => {
@@ -27,8 +28,8 @@ const ALERTS = `subscription { alertRaised { organizationId kind severity value 
 const ITEMS = `subscription($p: ID!) { itemChanged(projectId: $p) { kind item { title } } }`;
 
 beforeAll(async () => {
-  t = await startTestApp({ MAX_SUBSCRIPTIONS_PER_ORG: "3", METERING_FLUSH_INTERVAL_MS: "1000" });
-  [a, b, c] = await Promise.all([createOrg(t.app, "livea"), createOrg(t.app, "liveb"), createOrg(t.app, "livec")]);
+  t = await startTestApp({ MAX_SUBSCRIPTIONS_PER_ORG: "3", MAX_SOCKETS_PER_ORG: "6", METERING_FLUSH_INTERVAL_MS: "1000" });
+  [a, b, c, d] = await Promise.all([createOrg(t.app, "livea"), createOrg(t.app, "liveb"), createOrg(t.app, "livec"), createOrg(t.app, "lived")]);
   root = await createSuperAdmin(t.app);
 });
 afterAll(async () => {
@@ -171,6 +172,23 @@ describe("live subscriptions", () => {
     await sleep(300);
     expect(again.errors).toEqual([]);
     expect(t.app.services.metering.connections.openSubscriptions(c.id)).toBeLessThanOrEqual(3);
+  });
+
+  it("caps open sockets per organization (4429)", async () => {
+    const ws = Array.from({ length: 6 }, () => open(d.users.ANALYST.token));
+    let closedEarly = 0;
+    for (const w of ws) void w.closed.then(() => closedEarly++);
+    await sleep(500);
+    expect(closedEarly).toBe(0);
+    const seventh = open(d.users.ADMIN.token);
+    const closed = await Promise.race([seventh.closed, sleep(5_000).then(() => null)]);
+    expect(closed?.code).toBe(4429);
+    await ws[0]!.dispose();
+    await sleep(300);
+    const again = open(d.users.ADMIN.token);
+    const s = again.subscribe(ALERTS);
+    await sleep(500);
+    expect(s.errors).toEqual([]);
   });
 
   it("a slow subscriber's queue stays bounded and keeps the latest events", async () => {

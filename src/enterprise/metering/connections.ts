@@ -9,6 +9,8 @@ import type { Logger } from "../../observability/logger.js";
 import type { RevocationPayload } from "./events.js";
 
 export const CLOSE_FORBIDDEN = 4403;
+/** The organization already has its maximum of open sockets on this replica. */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Conn {
@@ -23,10 +25,17 @@ export class ConnectionRegistry {
   private bySession = new Map<string, Set<Conn>>();
   private byApiKey = new Map<string, Set<Conn>>();
   private perOrg = new Map<string, number>();
+  private socketsPerOrg = new Map<string, number>();
   private stopListening?: () => Promise<void>;
   closedForRevocation = 0;
 
-  constructor(private readonly pubsub: PubSub, private readonly maxSubscriptionsPerOrg: number, private readonly logger: Logger) {}
+  private readonly maxSubscriptionsPerOrg: number;
+  private readonly maxSocketsPerOrg: number;
+
+  constructor(private readonly pubsub: PubSub, limits: { maxSubscriptionsPerOrg: number; maxSocketsPerOrg: number }, private readonly logger: Logger) {
+    this.maxSubscriptionsPerOrg = limits.maxSubscriptionsPerOrg;
+    this.maxSocketsPerOrg = limits.maxSocketsPerOrg;
+  }
 
   /** Listen for revocations published by any replica. */
   start(): void {
@@ -55,7 +64,17 @@ export class ConnectionRegistry {
     this.pubsub.publish("REVOKED", "all", r);
   }
 
-  register(socket: WebSocket, principal: Principal | null): void {
+  /** Track an authenticated connection; false (and the socket closed with 4429) when its organization is at its socket cap. */
+  register(socket: WebSocket, principal: Principal | null): boolean {
+    const org = principal?.organizationId;
+    if (org) {
+      const n = this.socketsPerOrg.get(org) ?? 0;
+      if (n >= this.maxSocketsPerOrg) {
+        socket.close(CLOSE_TOO_MANY_CONNECTIONS, "Too many connections for this organization");
+        return false;
+      }
+      this.socketsPerOrg.set(org, n + 1);
+    }
     const c: Conn = { socket, principal, subscriptions: new Set() };
     this.conns.set(socket, c);
     if (principal) {
@@ -63,11 +82,15 @@ export class ConnectionRegistry {
       if (principal.apiKey) index(this.byApiKey, principal.apiKey.id, c);
       if (principal.expiresAt) {
         const ms = principal.expiresAt * 1000 - Date.now();
-        if (ms <= 0) return void socket.close(CLOSE_FORBIDDEN, "Token expired");
+        if (ms <= 0) {
+          socket.close(CLOSE_FORBIDDEN, "Token expired");
+          return true;
+        }
         c.timer = setTimeout(() => socket.close(CLOSE_FORBIDDEN, "Token expired"), Math.min(ms, MAX_TIMER_MS));
         c.timer.unref();
       }
     }
+    return true;
   }
 
   unregister(socket: WebSocket): void {
@@ -75,6 +98,12 @@ export class ConnectionRegistry {
     if (!c) return;
     this.conns.delete(socket);
     if (c.timer) clearTimeout(c.timer);
+    const org = c.principal?.organizationId;
+    if (org) {
+      const n = (this.socketsPerOrg.get(org) ?? 1) - 1;
+      if (n <= 0) this.socketsPerOrg.delete(org);
+      else this.socketsPerOrg.set(org, n);
+    }
     if (c.principal) {
       unindex(this.bySession, c.principal.sessionId, c);
       if (c.principal.apiKey) unindex(this.byApiKey, c.principal.apiKey.id, c);

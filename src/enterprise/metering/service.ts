@@ -49,7 +49,7 @@ export class Metering {
     this.replicaId = randomUUID();
     this.meter = new Meter(this.replicaId);
     this.hub = new LiveHub(deps.pubsub, deps.logger);
-    this.connections = new ConnectionRegistry(deps.pubsub, deps.config.metering.maxSubscriptionsPerOrg, deps.logger);
+    this.connections = new ConnectionRegistry(deps.pubsub, deps.config.metering, deps.logger);
   }
 
   /** Hot path: synchronous, never throws, never awaits. */
