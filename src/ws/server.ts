@@ -10,6 +10,7 @@ import type { Services } from "../context/services.js";
 import { createErrorFormatter } from "../errors/mask.js";
 import { assessCost, validationRules } from "../graphql/limits.js";
 import { errorCodes } from "../enterprise/metering/plugin.js";
+import { sharedSubscribe } from "../enterprise/metering/shared-execution.js";
 
 interface WsOperation { name: string | null; type: string; started: number; codes: string[]; bytes: number }
 
@@ -39,6 +40,8 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
   const handle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
+      // live usage fields: one execution per event and document, shared by the subscribers
+      subscribe: sharedSubscribe,
       connectionInitWaitTimeout: 3_000,
       onConnect(ctx) {
         const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;

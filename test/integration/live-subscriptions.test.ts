@@ -28,7 +28,7 @@ const ALERTS = `subscription { alertRaised { organizationId kind severity value 
 const ITEMS = `subscription($p: ID!) { itemChanged(projectId: $p) { kind item { title } } }`;
 
 beforeAll(async () => {
-  t = await startTestApp({ MAX_SUBSCRIPTIONS_PER_ORG: "3", MAX_SOCKETS_PER_ORG: "6", METERING_FLUSH_INTERVAL_MS: "1000" });
+  t = await startTestApp({ MAX_SUBSCRIPTIONS_PER_ORG: "4", MAX_SOCKETS_PER_ORG: "6", METERING_FLUSH_INTERVAL_MS: "1000" });
   [a, b, c, d] = await Promise.all([createOrg(t.app, "livea"), createOrg(t.app, "liveb"), createOrg(t.app, "livec"), createOrg(t.app, "lived")]);
   root = await createSuperAdmin(t.app);
 });
@@ -59,6 +59,8 @@ describe("live subscriptions", () => {
     const wa = open(a.users.ANALYST.token);
     const wb = open(b.users.ANALYST.token);
     const ua = wa.subscribe(USAGE, {}, (d) => d.usageUpdated);
+    // results are shared per event and document: another selection gets its own shape
+    const narrow = wb.subscribe(`subscription { usageUpdated { calls organizationId } }`, {}, (d) => d.usageUpdated);
     const ub = wb.subscribe(USAGE, {}, (d) => d.usageUpdated);
     const aa = wa.subscribe(ALERTS, {}, (d) => d.alertRaised);
     const ab = wb.subscribe(ALERTS, {}, (d) => d.alertRaised);
@@ -68,6 +70,9 @@ describe("live subscriptions", () => {
     await sleep(1200);
     expect(ua.events.every((e) => e.organizationId === a.id)).toBe(true);
     expect(ub.events.every((e) => e.organizationId === b.id)).toBe(true);
+    expect(narrow.events.length).toBeGreaterThan(0);
+    expect(narrow.events.every((e) => e.organizationId === b.id && Object.keys(e).sort().join() === "calls,organizationId")).toBe(true);
+    narrow.stop();
     expect(aa.events.every((e) => e.organizationId === a.id)).toBe(true);
     expect(ab.events.every((e) => e.organizationId === b.id)).toBe(true);
     expect(aa.events.some((e) => e.kind === "ERROR_RATE" && e.severity === "ERROR")).toBe(true);
@@ -155,10 +160,10 @@ describe("live subscriptions", () => {
   it("caps open subscriptions per organization", async () => {
     const w1 = open(c.users.ANALYST.token);
     const w2 = open(c.users.ADMIN.token);
-    const subs = [w1.subscribe(USAGE), w1.subscribe(ALERTS), w2.subscribe(USAGE)];
+    const subs = [w1.subscribe(USAGE), w1.subscribe(ALERTS), w2.subscribe(USAGE), w2.subscribe(`subscription { usageUpdated { calls } }`)];
     await sleep(300);
-    const fourth = w2.subscribe(ALERTS);
-    expect((await fourth.waitForError()).extensions.code).toBe("RATE_LIMITED");
+    const fifth = w2.subscribe(ALERTS);
+    expect((await fifth.waitForError()).extensions.code).toBe("RATE_LIMITED");
     // another organization is not affected
     const other = open(b.users.ANALYST.token).subscribe(USAGE);
     await sleep(300);
@@ -171,7 +176,7 @@ describe("live subscriptions", () => {
     const again = w2.subscribe(ALERTS);
     await sleep(300);
     expect(again.errors).toEqual([]);
-    expect(t.app.services.metering.connections.openSubscriptions(c.id)).toBeLessThanOrEqual(3);
+    expect(t.app.services.metering.connections.openSubscriptions(c.id)).toBeLessThanOrEqual(4);
   });
 
   it("caps open sockets per organization (4429)", async () => {
