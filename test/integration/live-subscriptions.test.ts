@@ -9,6 +9,7 @@ import { connectWs, sleep, waitUntil, type WsConn } from "../helpers/ws.js";
 import { createEnclavePubSub } from "../../src/db/pubsub.js";
 import { LiveHub } from "../../src/enterprise/metering/live.js";
 import { createLogger } from "../../src/observability/logger.js";
+import WebSocket from "ws";
 
 let t: TestApp;
 let a: TestOrg;
@@ -146,6 +147,20 @@ describe("live subscriptions", () => {
     expect(codes(await t.gql(refresh, { r: refreshToken }))).toEqual(["UNAUTHENTICATED"]); // reuse
     const closed = await Promise.race([w.closed, sleep(5_000).then(() => null)]);
     expect(closed?.code).toBe(4403);
+  });
+
+  it("closes a socket that never sends connection_init (4408) or sends a bad token (4403)", async () => {
+    const closeCode = (send?: object) => new Promise<number>((resolve) => {
+      const ws = new WebSocket(t.url.replace(/^http/, "ws"), "graphql-transport-ws");
+      if (send) ws.on("open", () => ws.send(JSON.stringify(send)));
+      ws.on("close", (code) => resolve(code));
+    });
+    const [silent, forged] = await Promise.all([
+      closeCode(),
+      closeCode({ type: "connection_init", payload: { authorization: "Bearer not-a-token" } }),
+    ]);
+    expect(silent).toBe(4408);
+    expect(forged).toBe(4403);
   });
 
   it("closes the socket with 4403 when the access token expires", async () => {
