@@ -28,6 +28,8 @@ import { healthRouter } from "./http/health.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { OrganizationRegistry } from "./tenancy/registry.js";
 import { attachWebSocketServer } from "./ws/server.js";
+import { Metering } from "./enterprise/metering/service.js";
+import { meterHttp, meteringPlugin } from "./enterprise/metering/plugin.js";
 import { seedDemo, type DemoSummary } from "../seeds/demo.js";
 import { AuditService } from "./enterprise/audit/service.js";
 import { auditRouter } from "./enterprise/audit/http.js";
@@ -56,7 +58,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const invalidation = new Invalidation(redis, config.limits.keyPrefix, logger);
   const plans = new PlanService(db.control, registry, invalidation);
   const limits = new RateLimitService(config, plans, logger);
-  const pubsub = createEnclavePubSub();
+  const pubsub = createEnclavePubSub({ redis, prefix: config.pubsubPrefix });
   const services: Services = {
     config,
     db,
@@ -71,10 +73,12 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     apiKeys: new ApiKeyAuthenticator(db.control, plans, logger, config.apiKeys, invalidation),
     limits,
     audit: new AuditService({ db, config, logger, pubsub }),
+    metering: new Metering({ config, db, logger, pubsub, redis, limitsFor: async (id) => (await plans.resolve(id))?.limits ?? null }),
   };
   if (!(await limits.connect())) logger.warn("rate limiter: Redis not reachable at start; using the configured fail-safe");
   services.audit.start();
   services.identity.audit = sessionAuditHook(services.audit);
+  services.identity.onRevoked = (familyId) => services.metering.connections.revoke({ kind: "session", id: familyId });
   const demo = config.seedDemo ? await seedDemo(db.admin, config.database.appRole) : undefined;
 
   const schema = await buildGatewaySchema(services.pubsub);
@@ -85,6 +89,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const ws = attachWebSocketServer(services, schema, httpServer);
   const apollo = createApollo(services, schema, httpServer, [
     { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+    meteringPlugin(),
   ]);
   await apollo.start();
 
@@ -116,7 +121,9 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           }, platformChain(null));
           throw auth.error;
         }
-        return createContext(services, auth?.principal ?? null, { client, requestId, transport: "http" });
+        const ctx = createContext(services, auth?.principal ?? null, { client, requestId, transport: "http" });
+        meterHttp(services.metering, ctx, res);
+        return ctx;
       },
     }),
   );
@@ -128,6 +135,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     res.status(status).json({ errors: [{ message: status === 500 ? "Internal server error" : "Malformed request body", extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] });
   });
 
+  services.metering.start();
   let stopping: Promise<void> | undefined;
   return {
     services,
@@ -157,6 +165,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
           await services.limits.stop();
           invalidation.stop();
           await services.audit.stop();
+          await services.metering.stop();
+          await services.pubsub.close();
           await services.redis?.quit().catch(() => undefined);
           if (!opts.databases) await db.close();
         }

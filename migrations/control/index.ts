@@ -4,6 +4,7 @@ import type { Knex } from "knex";
 import * as m001 from "./001_core.js";
 import * as m002 from "./002_api_keys_plans.js";
 import * as m003 from "./003_audit.js";
+import * as m004 from "./004_metering.js";
 
 export interface ControlMigration {
   name: string;
@@ -15,6 +16,7 @@ export const controlMigrations: ControlMigration[] = [
   { name: "001_core", ...m001 },
   { name: "002_api_keys_plans", ...m002 },
   { name: "003_audit", ...m003 },
+  { name: "004_metering", ...m004 },
 ];
 
 /** Runtime-role privileges on the control tables, per table (never ON ALL TABLES). */
@@ -32,4 +34,11 @@ export const controlGrants: Record<string, string> = {
   audit_chain: "SELECT, UPDATE",
   audit_checkpoints: "SELECT",
   audit_settings: "SELECT, INSERT, UPDATE",
+  // metering (004)
+  usage_rollups: "SELECT, INSERT, UPDATE, DELETE",
+  usage_error_rollups: "SELECT, INSERT, UPDATE, DELETE",
+  usage_active_users: "SELECT, INSERT, DELETE",
+  usage_storage: "SELECT, INSERT, DELETE",
+  usage_flushes: "SELECT, INSERT, DELETE",
+  alert_settings: "SELECT, INSERT, UPDATE",
 };

@@ -67,6 +67,8 @@ export class IdentityService {
   private readonly throttle: LoginThrottle;
   /** Set by the audit layer (src/enterprise/audit). */
   audit?: SessionAuditHook;
+  /** Called with a login family's id when it is revoked (open WebSocket connections of it are closed). */
+  onRevoked?: (familyId: string) => void;
 
   constructor(
     private readonly db: Knex,
@@ -120,6 +122,7 @@ export class IdentityService {
       return { session: s } as const;
     });
     if ("error" in outcome) {
+      if ("reuse" in outcome && outcome.reuse) this.onRevoked?.(outcome.reuse.family_id);
       if ("reuse" in outcome) this.logger.warn({ userId: outcome.reuse?.user_id, family: outcome.reuse?.family_id }, "refresh token reuse: family revoked");
       throw unauthenticated(outcome.error);
     }
@@ -146,6 +149,7 @@ export class IdentityService {
 
   async revokeFamily(familyId: string, reason: string, db: Knex = this.db): Promise<void> {
     await sessions(db).where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: db.fn.now(), revoked_reason: reason });
+    this.onRevoked?.(familyId);
   }
 
   /** Start a new login family for another organization the user belongs to; the current one is revoked. */

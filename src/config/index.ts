@@ -66,6 +66,17 @@ const envSchema = z
     AUDIT_SIGNING_KEY: z.string().min(32, "AUDIT_SIGNING_KEY must be at least 32 characters").optional(),
     AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
     AUDIT_ARCHIVE_DIR: z.string().optional(),
+    /** Metering and live usage (see docs/metering-and-subscriptions.md). */
+    METERING_ENABLED: bool.default(true),
+    METERING_FLUSH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    METERING_STORAGE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+    METERING_RETENTION_MINUTE_HOURS: z.coerce.number().int().min(1).default(48),
+    METERING_RETENTION_HOUR_DAYS: z.coerce.number().int().min(1).default(90),
+    METERING_RETENTION_DAY_DAYS: z.coerce.number().int().min(1).default(760),
+    MAX_SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(1).default(20_000),
+    MAX_SOCKETS_PER_ORG: z.coerce.number().int().min(1).default(20_000),
+    /** Prefix of every pub/sub channel (lets several deployments or test runs share one Redis). */
+    PUBSUB_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/).default("enclave:"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -142,6 +153,15 @@ export interface Config {
     checkpointIntervalMs: number;
     archiveDir: string;
   };
+  metering: {
+    enabled: boolean;
+    flushIntervalMs: number;
+    storageIntervalMs: number;
+    retention: { minuteHours: number; hourDays: number; dayDays: number };
+    maxSubscriptionsPerOrg: number;
+    maxSocketsPerOrg: number;
+  };
+  pubsubPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +233,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       checkpointIntervalMs: e.AUDIT_CHECKPOINT_INTERVAL_MS,
       archiveDir: e.AUDIT_ARCHIVE_DIR ?? `${e.DATA_DIR}/audit-archive`,
     },
+    metering: {
+      enabled: e.METERING_ENABLED,
+      flushIntervalMs: e.METERING_FLUSH_INTERVAL_MS,
+      storageIntervalMs: e.METERING_STORAGE_INTERVAL_MS,
+      retention: { minuteHours: e.METERING_RETENTION_MINUTE_HOURS, hourDays: e.METERING_RETENTION_HOUR_DAYS, dayDays: e.METERING_RETENTION_DAY_DAYS },
+      maxSubscriptionsPerOrg: e.MAX_SUBSCRIPTIONS_PER_ORG,
+      maxSocketsPerOrg: e.MAX_SOCKETS_PER_ORG,
+    },
+    pubsubPrefix: e.PUBSUB_PREFIX,
   };
   return deepFreeze(config);
 }

@@ -2,6 +2,7 @@
 // both build their per-operation context here; nothing else reads tokens.
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
+import type { WebSocket } from "ws";
 import { beginScoped } from "../db/knex.js";
 import { AppError, forbidden, unauthenticated } from "../errors/app-error.js";
 import type { ClientInfo } from "../auth/identity.service.js";
@@ -21,6 +22,8 @@ export interface Principal {
   role: OrgRole | null;
   /** Set when the credential is an API key: it acts as its organization's service account, limited to its scopes. */
   apiKey?: { id: string; scopes: ReadonlySet<Permission>; rateLimitPerMinute?: number | null };
+  /** When the credential stops being valid (epoch seconds); WebSocket connections close then. */
+  expiresAt?: number;
 }
 
 export type Transport = "http" | "ws";
@@ -32,6 +35,8 @@ export interface RequestContext {
   client: ClientInfo;
   services: Services;
   loaders: Loaders;
+  /** WebSocket operations: the connection's socket (live subscriptions watch its send buffer). */
+  socket?: WebSocket;
   /** The effective role for permission checks (super admins act as SUPER_ADMIN everywhere). */
   readonly effectiveRole: Role | null;
   can(permission: Permission): boolean;
@@ -54,6 +59,7 @@ export interface CredentialInput {
   client: ClientInfo;
   requestId?: string;
   transport: Transport;
+  socket?: WebSocket;
 }
 
 export function authenticate(services: Services, authorization: string | null | undefined): Principal | null {
@@ -67,6 +73,7 @@ export function authenticate(services: Services, authorization: string | null | 
     superAdmin: claims.sa === true,
     organizationId: claims.org ?? null,
     role: claims.role ?? null,
+    expiresAt: claims.exp,
   };
 }
 
@@ -117,6 +124,7 @@ export function createContext(services: Services, principal: Principal | null, i
     transport: input.transport,
     principal,
     client: input.client,
+    socket: input.socket,
     services,
     loaders: undefined as unknown as Loaders,
     effectiveRole,

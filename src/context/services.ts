@@ -12,6 +12,7 @@ import type { PlanService } from "../enterprise/plans/plans.service.js";
 import type { QuotaService } from "../enterprise/plans/quotas.js";
 import type { RateLimitService } from "../enterprise/rate-limit/limiter.js";
 import type { AuditService } from "../enterprise/audit/service.js";
+import type { Metering } from "../enterprise/metering/service.js";
 
 export interface Services {
   config: Config;
@@ -28,4 +29,6 @@ export interface Services {
   apiKeys: ApiKeyAuthenticator;
   limits: RateLimitService;
   audit: AuditService;
+  /** usage metering, live usage/alerts fan-out, WebSocket connection registry */
+  metering: Metering;
 }

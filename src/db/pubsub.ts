@@ -1,17 +1,67 @@
-// In-process pub/sub for subscriptions. Topics carry the organization id, so a subscriber can only
-// ever match events of its own organization.
+// Pub/sub for subscriptions. Topics carry the organization id, so a subscriber can only ever match
+// events of its own organization. With Redis (REDIS_URL) every replica shares one event stream
+// (each published event reaches every replica's subscribers once); without it, in-process.
 import { createPubSub } from "@graphql-yoga/subscription";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import type { Redis } from "ioredis";
 import type { ItemChangedPayload } from "../modules/items/item.events.js";
 import type { RecordedEvent } from "../enterprise/audit/recorder.js";
+import type { AlertPayload, RevocationPayload, UsageTickPayload } from "../enterprise/metering/events.js";
 
 export type PubSubChannels = {
   ITEM_CHANGED: [topicId: string, payload: ItemChangedPayload];
   /** topic: "audit:<organization id>" or "audit:platform" */
   AUDIT_EVENT: [topicId: string, payload: RecordedEvent];
+  /** topic: organization id, or "all" (platform staff) */
+  USAGE_UPDATED: [topicId: string, payload: UsageTickPayload];
+  ALERT_RAISED: [topicId: string, payload: AlertPayload];
+  /** topic: "all"; every replica closes the matching sockets */
+  REVOKED: [topicId: string, payload: RevocationPayload];
 };
 
-export function createEnclavePubSub() {
-  return createPubSub<PubSubChannels>();
+export interface PubSubOptions {
+  /** The shared Redis client (publishes); a duplicate connection is opened for subscribing. */
+  redis?: Redis | null;
+  /** Prepended to every channel name. */
+  prefix?: string;
+}
+
+// Dates survive the JSON round trip through Redis (ITEM_CHANGED rows carry Date columns).
+const serializer = {
+  stringify: (message: unknown) =>
+    JSON.stringify(message, function (this: Record<string, unknown>, key, value) {
+      const raw = this[key];
+      return raw instanceof Date ? { $date: raw.toISOString() } : value;
+    }),
+  parse: (message: string) =>
+    JSON.parse(message, (_key, value) =>
+      value && typeof value === "object" && typeof value.$date === "string" && Object.keys(value).length === 1 ? new Date(value.$date) : value),
+};
+
+export function createEnclavePubSub(opts: PubSubOptions = {}) {
+  const prefix = opts.prefix ?? "";
+  let subscribeClient: Redis | undefined;
+  let inner: EventTarget;
+  if (opts.redis) {
+    subscribeClient = opts.redis.duplicate({ connectionName: "enclave-subscribe" });
+    subscribeClient.on("error", () => undefined); // the shared client's listener logs; a Redis restart must not kill the process
+    inner = createRedisEventTarget({ publishClient: opts.redis, subscribeClient, serializer }) as unknown as EventTarget;
+  } else {
+    inner = new EventTarget();
+  }
+  // Prefix channel names (the yoga pubsub listener only reads event.detail).
+  const eventTarget = {
+    addEventListener: (type: string, l: any, o?: unknown) => inner.addEventListener(prefix + type, l, o as never),
+    removeEventListener: (type: string, l: any, o?: unknown) => inner.removeEventListener(prefix + type, l, o as never),
+    dispatchEvent: (e: Event) => inner.dispatchEvent(new CustomEvent(prefix + e.type, { detail: (e as CustomEvent).detail })),
+  };
+  const pubsub = createPubSub<PubSubChannels>({ eventTarget: eventTarget as never });
+  return Object.assign(pubsub, {
+    distributed: Boolean(opts.redis),
+    async close() {
+      if (subscribeClient) await subscribeClient.quit().catch(() => undefined);
+    },
+  });
 }
 
 export type PubSub = ReturnType<typeof createEnclavePubSub>;

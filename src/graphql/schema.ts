@@ -7,6 +7,7 @@ import { MemberResolver } from "../modules/members/member.resolver.js";
 import { OrganizationResolver } from "../modules/organizations/organization.resolver.js";
 import { ProjectResolver } from "../modules/projects/project.resolver.js";
 import { WorkspaceResolver } from "../modules/workspaces/workspace.resolver.js";
+import { AnalyticsResolver } from "../enterprise/analytics/analytics.resolver.js";
 import { applyPermissions } from "../permissions/shield.js";
 import { ApiKeyResolver } from "../enterprise/api-keys/api-key.resolver.js";
 import { PlanResolver } from "../enterprise/plans/plan.resolver.js";
@@ -19,6 +20,7 @@ export const resolvers = [
   IdentityResolver, OrganizationResolver, MemberResolver, WorkspaceResolver, ProjectResolver, ItemResolver,
   ApiKeyResolver, PlanResolver,
   AuditResolver,
+  AnalyticsResolver,
 ] as const;
 
 /** The schema without permission middleware: what is emitted to schema/schema.graphql. */

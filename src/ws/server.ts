@@ -14,6 +14,10 @@ import { quotaExceeded } from "../enterprise/plans/quotas.js";
 import { chargeCost } from "../enterprise/rate-limit/cost-budget.js";
 import { AppError } from "../errors/app-error.js";
 import { platformChain } from "../enterprise/audit/recorder.js";
+import { errorCodes } from "../enterprise/metering/plugin.js";
+import { sharedSubscribe } from "../enterprise/metering/shared-execution.js";
+
+interface WsOperation { name: string | null; type: string; started: number; codes: string[]; bytes: number }
 
 interface Extra extends Record<PropertyKey, unknown> {
   principal?: Principal | null;
@@ -21,6 +25,8 @@ interface Extra extends Record<PropertyKey, unknown> {
   apiKey?: string;
   ip?: string;
   userAgent?: string;
+  /** metering of operations in flight on this connection */
+  ops?: Map<string, WsOperation>;
 }
 
 export function attachWebSocketServer(services: Services, schema: GraphQLSchema, httpServer: Server) {
@@ -60,9 +66,20 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
     if (day && !day.allowed) throw quotaExceeded("apiCallsPerDay", day.limit!, day.resetsAt);
   }
 
+  const metering = services.metering;
+  const meter = (principal: Principal | null | undefined, op: WsOperation, latencyMs: number | null) => {
+    if (!principal?.organizationId) return;
+    metering.record({
+      organizationId: principal.organizationId, userId: principal.userId, operationName: op.name, operationType: op.type,
+      latencyMs, errorCodes: op.codes, bytesOut: op.bytes,
+    });
+  };
+
   const handle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
+      // live usage fields: one execution per event and document, shared by the subscribers
+      subscribe: sharedSubscribe,
       connectionInitWaitTimeout: 3_000,
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
@@ -78,7 +95,6 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
             const presented = (ctx.extra.apiKey = credentials.apiKey ?? credentials.authorization?.replace(/^Bearer\s+/i, ""));
             watchKey(ctx.extra.socket, presented!, ctx.extra.ip);
           }
-          return true;
         } catch (err) {
           await services.audit.recordOutcome(undefined, {
             type: "auth.token.invalid", result: "failure", reason: (err as Error).message,
@@ -87,8 +103,13 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
           }, platformChain(null));
           return false; // 4403 Forbidden
         }
+        // false: the organization is at its socket cap (the registry closed the socket with 4429)
+        return metering.connections.register(ctx.extra.socket, ctx.extra.principal);
       },
-      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+      onClose(ctx) {
+        metering.connections.unregister(ctx.extra.socket);
+      },
+      async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         let document;
         try {
           document = parse(payload.query, { maxTokens: g.maxTokens });
@@ -107,9 +128,18 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         } catch (err) {
           return [err instanceof GraphQLError ? err : new AppError("SERVICE_UNAVAILABLE", "Rate limiting is unavailable; retry shortly")];
         }
+        if (operation.operation === "subscription") {
+          const capped = metering.connections.subscriptionStarted(ctx.extra.socket, id);
+          if (capped) return [capped];
+        }
+        const op: WsOperation = { name: payload.operationName ?? operation.name?.value ?? null, type: operation.operation, started: performance.now(), codes: [], bytes: 0 };
+        (ctx.extra.ops ??= new Map()).set(id, op);
+        // A subscription counts as one call when it starts; its lifetime is not a latency.
+        if (op.type === "subscription") meter(principal, op, null);
         const contextValue = createContext(services, principal, {
           transport: "ws",
           client: { ip: ctx.extra.ip, userAgent: ctx.extra.userAgent },
+          socket: ctx.extra.socket,
         });
         try {
           const cost = assessCost(schema, document, operation, payload.variables ?? undefined, g.maxCost);
@@ -119,9 +149,28 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         }
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
-      onError: (_ctx, _id, _payload, errors) => format(errors),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: format(result.errors) } : undefined,
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = format(errors);
+        const op = ctx.extra.ops?.get(id);
+        if (op) op.codes.push(...errorCodes(formatted));
+        return formatted;
+      },
+      onNext: (ctx, id, _payload, _args, result) => {
+        const out = result.errors ? { ...result, errors: format(result.errors) } : undefined;
+        const op = ctx.extra.ops?.get(id);
+        if (op && op.type !== "subscription") {
+          if (out?.errors) op.codes.push(...errorCodes(out.errors));
+          op.bytes += JSON.stringify(out ?? result).length; // queries/mutations over WS only (rare)
+        }
+        return out;
+      },
+      onComplete: (ctx, id) => {
+        metering.connections.subscriptionEnded(ctx.extra.socket, id);
+        const op = ctx.extra.ops?.get(id);
+        if (!op) return;
+        ctx.extra.ops!.delete(id);
+        if (op.type !== "subscription") meter(ctx.extra.principal, op, performance.now() - op.started);
+      },
     },
     wss,
   );

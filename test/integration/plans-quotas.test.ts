@@ -86,8 +86,8 @@ describe("quotas", () => {
     const missing = await t.gql(CREATE_ITEM, { p: "00000000-0000-4000-8000-000000000000" }, dev);
     expect(codes(missing)).toEqual(["NOT_FOUND"]);
     expect((await t.gql(CREATE_ITEM, { p: org.projectId }, dev)).body.errors).toBeUndefined();
-    const usage = await t.gql(`{ usage { quotas { quota used limit resetsAt } } }`, {}, dev);
-    expect(usage.body.data.usage.quotas.find((q: any) => q.quota === "generationsPerMonth")).toMatchObject({ used: 3, limit: 3 });
+    const usage = await t.gql(`{ quotaUsage { quotas { quota used limit resetsAt } } }`, {}, dev);
+    expect(usage.body.data.quotaUsage.quotas.find((q: any) => q.quota === "generationsPerMonth")).toMatchObject({ used: 3, limit: 3 });
   });
 
   it("storage: refused once the tenant schema is larger than the limit", async () => {
@@ -96,8 +96,8 @@ describe("quotas", () => {
     const over = await t.gql(CREATE_ITEM, { p: org.projectId }, org.users.DEVELOPER.token);
     expect(codes(over)).toEqual(["QUOTA_EXCEEDED"]);
     expect(over.body.errors![0]!.extensions).toMatchObject({ quota: "storageBytes", limit: 1, resetsAt: null });
-    const usage = await t.gql(`{ usage { quotas { quota used limit } } }`, {}, org.users.ANALYST.token);
-    expect(usage.body.data.usage.quotas.find((q: any) => q.quota === "storageBytes").used).toBeGreaterThan(8192);
+    const usage = await t.gql(`{ quotaUsage { quotas { quota used limit } } }`, {}, org.users.ANALYST.token);
+    expect(usage.body.data.quotaUsage.quotas.find((q: any) => q.quota === "storageBytes").used).toBeGreaterThan(8192);
   });
 
   it("seats: addMember is refused at the limit", async () => {
@@ -126,7 +126,7 @@ describe("quotas", () => {
     expect(codes(over)).toEqual(["QUOTA_EXCEEDED"]);
     expect(over.body.errors![0]!.extensions).toMatchObject({ quota: "apiCallsPerDay", limit: 3 });
     expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
-    const usage = await t.gql(`{ usage { quotas { quota used limit } } }`, {}, root.token);
+    const usage = await t.gql(`{ quotaUsage { quotas { quota used limit } } }`, {}, root.token);
     expect(codes(usage)).toEqual(["FORBIDDEN"]); // no organization selected
     const all = await t.gql(`{ organizationsUsage(first: 50) { edges { node { organizationId quotas { quota used limit } } } } }`, {}, root.token);
     const mine = all.body.data.organizationsUsage.edges.find((e: any) => e.node.organizationId === org.id);

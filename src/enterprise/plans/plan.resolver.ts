@@ -27,7 +27,7 @@ export class PlanResolver {
   }
 
   @Query(() => OrganizationUsage, { description: "The current organization's use of its quotas in the current period." })
-  usage(@Ctx() ctx: RequestContext) {
+  quotaUsage(@Ctx() ctx: RequestContext) {
     return plans.usage(ctx);
   }
 
