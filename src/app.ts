@@ -58,7 +58,11 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   const invalidation = new Invalidation(redis, config.limits.keyPrefix, logger);
   const plans = new PlanService(db.control, registry, invalidation);
   const limits = new RateLimitService(config, plans, logger);
-  const pubsub = createEnclavePubSub({ redis, prefix: config.pubsubPrefix });
+  const pubsub = createEnclavePubSub({
+    redis,
+    prefix: config.pubsubPrefix,
+    onError: (err, command) => logger.warn({ err: err.message, command }, "pub/sub: Redis command failed"),
+  });
   const services: Services = {
     config,
     db,

@@ -15,6 +15,9 @@ try {
   throw err;
 }
 const logger = createLogger(config);
+// A stray rejection from a background task (a Redis or PostgreSQL outage) must not take the
+// gateway down: log it loudly and keep serving. Uncaught exceptions still end the process.
+process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
 const startedAt = performance.now();
 const app = await buildApp(config, { logger });
 const url = await app.start();

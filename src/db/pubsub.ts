@@ -24,6 +24,8 @@ export interface PubSubOptions {
   redis?: Redis | null;
   /** Prepended to every channel name. */
   prefix?: string;
+  /** Told about failed Redis commands (publish/subscribe while Redis is unreachable). */
+  onError?: (err: Error, command: string) => void;
 }
 
 // Dates survive the JSON round trip through Redis (ITEM_CHANGED rows carry Date columns).
@@ -45,7 +47,19 @@ export function createEnclavePubSub(opts: PubSubOptions = {}) {
   if (opts.redis) {
     subscribeClient = opts.redis.duplicate({ connectionName: "enclave-subscribe" });
     subscribeClient.on("error", () => undefined); // the shared client's listener logs; a Redis restart must not kill the process
-    inner = createRedisEventTarget({ publishClient: opts.redis, subscribeClient, serializer }) as unknown as EventTarget;
+    // The event target fires publish/subscribe without awaiting them: while Redis is unreachable their
+    // rejections would be unhandled (and end the process). Catch and report them instead; events
+    // published during an outage are lost (live figures resume with the next tick).
+    const report = (command: string) => (err: Error) => opts.onError?.(err, command);
+    const pub = opts.redis;
+    const subc = subscribeClient;
+    const publishClient = { publish: (channel: string, message: string) => pub.publish(channel, message).catch(report("publish")) };
+    const safeSubscribe = {
+      on: (event: string, fn: (...args: any[]) => void) => subc.on(event, fn),
+      subscribe: (channel: string) => subc.subscribe(channel).catch(report("subscribe")),
+      unsubscribe: (channel: string) => subc.unsubscribe(channel).catch(report("unsubscribe")),
+    };
+    inner = createRedisEventTarget({ publishClient: publishClient as never, subscribeClient: safeSubscribe as never, serializer }) as unknown as EventTarget;
   } else {
     inner = new EventTarget();
   }
