@@ -45,7 +45,9 @@ export interface RequestContext {
   /**
    * Run work in the caller's tenant scope. Over HTTP every call shares one lazily opened request
    * transaction (committed or rolled back when the response is sent); over WebSocket each call
-   * is its own short transaction.
+   * is its own short transaction (during a mutation field the audit wrapper routes them through
+   * one). Mutations that also change control-plane rows run those statements in it with
+   * withControlStatements (src/tenancy/scope.ts) — mutations only, never from a query resolver.
    */
   inTenant<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Run after the request transaction commits (publish events, invalidate caches). */

@@ -37,3 +37,29 @@ export function withTenant<T>(db: Knex, tenant: TenantRef, fn: (trx: Knex.Transa
 export async function enterTenant(trx: Knex.Transaction, tenant: TenantRef): Promise<void> {
   await trx.raw(tenantPrelude(tenant));
 }
+
+/**
+ * Run control-plane statements (schema-qualified `control.*`) inside an open tenant transaction:
+ * step out of the tenant role (`SET LOCAL ROLE NONE`: back to the NOINHERIT login role, which holds
+ * the control-plane grants and no tenant privileges), run `fn`, and step back in — all
+ * transaction-local, so the control-plane changes commit or roll back with the tenant work.
+ *
+ * Only for code that has the transaction to itself: MUTATION resolvers (graphql-js runs mutation
+ * root fields one after another, each with its subtree) or a transaction of its own. Never from a
+ * query resolver: query fields run in parallel on the same request transaction, and a sibling's
+ * statement could run while the role is stepped out.
+ */
+export async function withControlStatements<T>(trx: Knex.Transaction, tenant: TenantRef, fn: () => Promise<T>): Promise<T> {
+  await trx.raw("SET LOCAL ROLE NONE");
+  let out: T;
+  try {
+    out = await fn();
+  } catch (err) {
+    // After a failed statement the transaction is aborted (it will be rolled back and its connection
+    // discarded); after an application error it is still usable and must be back in the tenant scope.
+    await enterTenant(trx, tenant).catch(() => undefined);
+    throw err;
+  }
+  await enterTenant(trx, tenant);
+  return out;
+}

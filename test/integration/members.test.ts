@@ -7,6 +7,8 @@ import { quoteIdent } from "../../src/db/knex.js";
 import { tenantRef } from "../../src/tenancy/scope.js";
 import { codes, startTestApp, type TestApp } from "../helpers/app.js";
 import { createOrg, TEST_PASSWORD, type TestOrg } from "../helpers/factories.js";
+import { auditRows, lastSeq } from "../helpers/audit.js";
+import { connectWs } from "../helpers/ws.js";
 
 let t: TestApp;
 let org: TestOrg;
@@ -276,5 +278,97 @@ describe("removeMember", () => {
       expect(codes(await t.gql(REMOVE, { u: target }, org.users[role].token))).toEqual(["FORBIDDEN"]);
     }
     expect(await controlRole(org.id, target)).toBe("ANALYST");
+  });
+});
+
+describe("in one mutation operation with other fields", () => {
+  it("a later field's failure rolls back an earlier addMember (user, membership, projection and its event)", async () => {
+    const o = await createOrg(t.app, "matom");
+    const email = newEmail("atomic");
+    const before = await lastSeq(t.app, o.id);
+    const res = await t.gql(
+      `mutation($input: AddMemberInput!, $u: ID!) { addMember(input: $input) { id } updateMemberRole(userId: $u, role: ANALYST) { role } }`,
+      { input: { email, displayName: "Atomic", role: "DEVELOPER", password: "atomic password 123" }, u: randomUUID() },
+      o.users.ADMIN.token,
+    );
+    expect(codes(res)).toEqual(["NOT_FOUND"]);
+    const user = await t.app.services.db.admin.withSchema("control").table("users").first("id").where({ email });
+    expect(user).toBeUndefined();
+    const { rows } = await t.app.services.db.admin.raw(`SELECT count(*)::int AS n FROM ${quoteIdent(tenantRef(o.id).schema)}.members WHERE email = ?`, [email]);
+    expect(rows[0].n).toBe(0);
+    expect((await auditRows(t.app, o.id, before)).map((r) => r.event_type)).not.toContain("admin.member.added");
+    // The same addMember on its own commits.
+    const ok = await t.gql(ADD, { input: { email, displayName: "Atomic", role: "DEVELOPER", password: "atomic password 123" } }, o.users.ADMIN.token);
+    expect(ok.body.errors).toBeUndefined();
+    expect(await controlRole(o.id, ok.body.data.addMember.id)).toBe("DEVELOPER");
+  });
+
+  it("a later field's failure also rolls back an earlier role change and its event", async () => {
+    const o = await createOrg(t.app, "matom2");
+    const before = await lastSeq(t.app, o.id);
+    const res = await t.gql(
+      `mutation($u: ID!) { updateMemberRole(userId: $u, role: ANALYST) { role } removeMember(userId: $u) renameOrganization(name: "") { name } }`,
+      { u: o.users.DEVELOPER.id }, o.users.ADMIN.token,
+    );
+    expect(codes(res)).toEqual(["BAD_USER_INPUT"]);
+    expect(await controlRole(o.id, o.users.DEVELOPER.id)).toBe("DEVELOPER");
+    expect(await projection(o.id, o.users.DEVELOPER.id)).toMatchObject({ role: "DEVELOPER" });
+    expect((await auditRows(t.app, o.id, before)).map((r) => r.event_type).filter((e) => e.startsWith("admin."))).toEqual([]);
+  });
+
+  it("tenant data and membership changes commit together, with two events in one linear chain", async () => {
+    const o = await createOrg(t.app, "mmix");
+    const before = await lastSeq(t.app, o.id);
+    const res = await t.gql(
+      `mutation($u: ID!) { createWorkspace(input: { name: "Mixed" }) { id } updateMemberRole(userId: $u, role: ANALYST) { role } renameOrganization(name: "Mixed Org") { name } }`,
+      { u: o.users.DEVELOPER.id }, o.users.ADMIN.token, { "x-request-id": "mixed-op-1" },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.updateMemberRole.role).toBe("ANALYST");
+    expect(await controlRole(o.id, o.users.DEVELOPER.id)).toBe("ANALYST");
+    expect(await projection(o.id, o.users.DEVELOPER.id)).toMatchObject({ role: "ANALYST" });
+    const ws = await t.app.services.db.admin.raw(`SELECT name FROM ${quoteIdent(tenantRef(o.id).schema)}.workspaces WHERE id = ?`, [res.body.data.createWorkspace.id]);
+    expect(ws.rows[0]?.name).toBe("Mixed");
+    const rows = (await auditRows(t.app, o.id, before)).filter((r) => r.request_id === "mixed-op-1");
+    expect(rows.map((r) => r.event_type)).toEqual(["data.created", "admin.member.role_changed", "config.organization.renamed"]);
+    expect(rows.map((r) => Number(r.seq))).toEqual([before + 1, before + 2, before + 3]);
+    expect(rows[1].prev_hash).toBe(rows[0].hash);
+    expect(rows[2].prev_hash).toBe(rows[1].hash);
+    const v = await t.gql(`{ verifyAuditTrail { ok } }`, undefined, o.users.ADMIN.token);
+    expect(v.body.data.verifyAuditTrail.ok).toBe(true);
+  });
+
+  it("adds and re-roles a member in one operation; a denied field after them defers its event and keeps theirs", async () => {
+    const o = await createOrg(t.app, "mseq");
+    const email = newEmail("seq");
+    const before = await lastSeq(t.app, o.id);
+    const res = await t.gql(
+      `mutation($input: AddMemberInput!) { addMember(input: $input) { id role } createOrganization(input: { name: "nope", slug: "nope-x" }) { id } }`,
+      { input: { email, displayName: "Seq", role: "DEVELOPER", password: "seq password 1234" } }, o.users.ADMIN.token,
+    );
+    expect(codes(res)).toEqual(["FORBIDDEN"]);
+    // A failed mutation operation rolls back as a whole; the denial is still recorded (after the rollback).
+    expect(await t.app.services.db.admin.withSchema("control").table("users").first("id").where({ email })).toBeUndefined();
+    expect((await auditRows(t.app, o.id, before)).map((r) => r.event_type)).toEqual(["authz.denied"]);
+  });
+
+  it("over WebSocket a mixed mutation commits both changes with one event each", async () => {
+    const o = await createOrg(t.app, "mwsmix");
+    const before = await lastSeq(t.app, o.id);
+    const conn = connectWs(t.url, { token: o.users.ADMIN.token });
+    try {
+      const sub = conn.subscribe(
+        `mutation($u: ID!) { createWorkspace(input: { name: "WsMixed" }) { id } updateMemberRole(userId: $u, role: ANALYST) { role } }`,
+        { u: o.users.DEVELOPER.id },
+      );
+      await sub.ended;
+      expect(sub.errors).toEqual([]);
+      expect(sub.results[0]?.data?.updateMemberRole.role).toBe("ANALYST");
+    } finally {
+      await conn.dispose();
+    }
+    expect(await controlRole(o.id, o.users.DEVELOPER.id)).toBe("ANALYST");
+    expect(await projection(o.id, o.users.DEVELOPER.id)).toMatchObject({ role: "ANALYST" });
+    expect((await auditRows(t.app, o.id, before)).map((r) => r.event_type)).toEqual(["data.created", "admin.member.role_changed"]);
   });
 });

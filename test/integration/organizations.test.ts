@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionOrganization } from "../../src/tenancy/provisioning.js";
 import { codes, startTestApp, type GqlResponse, type TestApp } from "../helpers/app.js";
-import { createOrg, createSuperAdmin, uniqueSlug, type TestOrg, type TestUser } from "../helpers/factories.js";
+import { createOrg, createSuperAdmin, issueToken, uniqueSlug, type TestOrg, type TestUser } from "../helpers/factories.js";
 
 let t: TestApp;
 let org: TestOrg;
@@ -175,5 +175,22 @@ describe("renameOrganization", () => {
     expect(row!.name).toBe("New Name");
     // Only the caller's organization is touched.
     expect((await t.gql(CURRENT, {}, org.users.ADMIN.token)).body.data.organization.name).toBe(`Org ${org.slug}`);
+  });
+
+  it("commits or rolls back with its mutation operation; a platform update of the same organization after it is refused, not left waiting", async () => {
+    const target = await createOrg(t.app, "renop");
+    const name = async () => (await t.app.services.db.admin.withSchema("control").table("organizations").first("name").where({ id: target.id }))!.name;
+    const both = await t.gql(`mutation { renameOrganization(name: "Together") { name } createWorkspace(input: { name: "Along" }) { id } }`, {}, target.users.ADMIN.token);
+    expect(both.body.errors).toBeUndefined();
+    expect(await name()).toBe("Together");
+    // The rename holds the organization row in the request transaction: updateOrganization (its own
+    // transaction) would wait for it forever, so it is CONFLICT and the whole operation rolls back.
+    const rootHere = await issueToken(t.app, { sub: root.id, sa: true, org: target.id, role: "ADMIN" });
+    const mixed = await t.gql(`mutation($id: ID!) { renameOrganization(name: "Never") { name } updateOrganization(id: $id, input: { name: "Nor this" }) { name } }`, { id: target.id }, rootHere);
+    expect(codes(mixed)).toEqual(["CONFLICT"]);
+    expect(await name()).toBe("Together");
+    // On its own it works.
+    expect((await t.gql(UPDATE, { id: target.id, input: { name: "Platform" } }, rootHere)).body.errors).toBeUndefined();
+    expect(await name()).toBe("Platform");
   });
 });

@@ -4,7 +4,7 @@ import type { RequestContext } from "../../context/index.js";
 import { badInput, forbidden } from "../../errors/app-error.js";
 import { PageArgs } from "../../modules/common/connection.js";
 import { parseId } from "../../tenancy/naming.js";
-import { enterTenant } from "../../tenancy/scope.js";
+import { withControlStatements } from "../../tenancy/scope.js";
 import { EVENT_TYPES, FRAMEWORK_RETENTION_DAYS } from "./catalog.js";
 import type { RecordedEvent } from "./recorder.js";
 import { platformChain, tenantChain } from "./recorder.js";
@@ -146,21 +146,23 @@ export class AuditResolver {
       patch.retention_days = input.retentionDays === 0 ? null : input.retentionDays;
     }
     if (!Object.keys(patch).length) throw badInput("nothing to update");
-    const settings = await ctx.services.db.control.transaction(async (trx) => {
-      const before = await load(trx as never, tenant.id);
-      const [row] = await trx.withSchema("control").table("audit_settings")
-        .insert({ organization_id: tenant.id, ...patch })
-        .onConflict("organization_id").merge({ ...patch, updated_at: trx.fn.now() })
-        .returning("*");
-      const after = fromRow(row);
-      await enterTenant(trx, tenant);
+    // In the request's tenant transaction (control-plane row, then the event on the tenant chain).
+    const settings = await ctx.inTenant(async (trx) => {
+      const { before, after } = await withControlStatements(trx, tenant, async () => {
+        const before = await load(trx as never, tenant.id);
+        const [row] = await trx.withSchema("control").table("audit_settings")
+          .insert({ organization_id: tenant.id, ...patch })
+          .onConflict("organization_id").merge({ ...patch, updated_at: trx.fn.now() })
+          .returning("*");
+        return { before, after: fromRow(row) };
+      });
       await ctx.services.audit.record(trx, tenantChain(tenant.id), {
         type: "config.audit.updated", resourceType: "AuditSettings", resourceId: tenant.id,
         before: before as never, after: after as never,
       }, ctx);
       return after;
     });
-    ctx.services.audit.settings.invalidate(tenant.id);
+    ctx.afterCommit(() => ctx.services.audit.settings.invalidate(tenant.id));
     return settings;
   }
 

@@ -13,7 +13,6 @@ import { hashRefreshToken, normalizeEmail } from "../../auth/identity.service.js
 import { AppError } from "../../errors/app-error.js";
 import { eventTypeForMutation, PLATFORM_MUTATIONS, resourceTypeForMutation, type AuditEventType } from "./catalog.js";
 import { chainFor, fieldScope, platformChain, tenantChain, type AuditEventInput, type FieldScope } from "./recorder.js";
-import { requestState } from "./service.js";
 import { beginScoped } from "../../db/knex.js";
 import { tenantPrelude } from "../../tenancy/scope.js";
 import type { Knex } from "knex";
@@ -204,10 +203,7 @@ function mutationWrapper(field: string): IMiddlewareFunction {
       if (isPlatform) {
         await audit.recordOutcome(ctx, event, platformChain(resourceId != null ? String(resourceId) : null));
       } else if (ctx.principal?.organizationId) {
-        await ctx.inTenant(async (trx) => {
-          await audit.record(trx, tenantChain(ctx.principal!.organizationId!), event, ctx);
-          if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
-        });
+        await ctx.inTenant((trx) => audit.record(trx, tenantChain(ctx.principal!.organizationId!), event, ctx));
       } else {
         await audit.recordOutcome(ctx, event, platformChain(null));
       }
@@ -259,7 +255,6 @@ function queryWrapper(field: string): IMiddlewareFunction {
               type: "data.read", resourceType: type.name, resourceId: ids.length === 1 ? ids[0]! : null,
               metadata: { operation: field, ids, count: ids.length },
             }, ctx);
-            if (ctx.transport === "http") Object.assign(requestState(ctx), { headHeld: true, headTrx: trx });
           });
         }
       }

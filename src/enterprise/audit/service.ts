@@ -22,10 +22,12 @@ export function tablesOf(chain: string) {
   return { events: `${s}.audit_events`, head: `${s}.audit_chain` };
 }
 
-/** Per-request state: whether the request transaction holds a chain head, and writes deferred until it ends. */
+/**
+ * Per-request state (HTTP): the request transaction that holds this organization's chain head (it
+ * locked the head when it recorded an event; the lock lasts until the request commits or rolls
+ * back), and the writes deferred until then.
+ */
 interface RequestAuditState {
-  headHeld: boolean;
-  /** the request transaction that holds this organization's chain head */
   headTrx?: Knex.Transaction;
   deferred: Array<() => Promise<void>>;
 }
@@ -34,7 +36,7 @@ const states = new WeakMap<RequestContext, RequestAuditState>();
 export function requestState(ctx: RequestContext): RequestAuditState {
   let s = states.get(ctx);
   if (!s) {
-    s = { headHeld: false, deferred: [] };
+    s = { deferred: [] };
     states.set(ctx, s);
     const state = s;
     const finish = ctx.finish.bind(ctx);
@@ -43,13 +45,18 @@ export function requestState(ctx: RequestContext): RequestAuditState {
         await finish(ok);
       } finally {
         const run = state.deferred.splice(0);
-        state.headHeld = false;
         state.headTrx = undefined;
         for (const w of run) await w();
       }
     };
   }
   return s;
+}
+
+/** Whether an uncommitted transaction of this request holds its organization's chain head. */
+export function requestHoldsChainHead(ctx: RequestContext): boolean {
+  const trx = states.get(ctx)?.headTrx;
+  return Boolean(trx && !trx.isCompleted());
 }
 
 export class AuditService {
@@ -72,15 +79,25 @@ export class AuditService {
     return this.recorder.enabled;
   }
 
-  /** Append an event inside the caller's transaction (the change and its event commit together). */
-  record(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, ctx?: RequestContext) {
+  /**
+   * Append an event inside the caller's transaction (the change and its event commit together).
+   * Tenant-organization mutations that also change control-plane rows (members, organization
+   * rename, audit settings) run in the request's tenant transaction (withControlStatements), so
+   * every tenant-chain event of a request goes through that one transaction. What still runs in a
+   * transaction of its own — the identity service's session changes (login, refresh, switch,
+   * logout) — cannot append to a chain whose head this request's uncommitted transaction holds:
+   * it would wait for its own request forever, so it is refused with CONFLICT (the request rolls back).
+   */
+  async record(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, ctx?: RequestContext) {
     const c = ctx ?? fieldScope.getStore()?.ctx;
     const held = c ? states.get(c)?.headTrx : undefined;
     if (held && held !== trx && !held.isCompleted() && chain.kind === "tenant") {
-      // Waiting for our own request's lock would never end: refuse instead (the request rolls back).
-      return Promise.reject(new AppError("CONFLICT", "Send this mutation in its own request: an earlier mutation of this request is still uncommitted"));
+      throw new AppError("CONFLICT", "Send this mutation in its own request: an earlier mutation of this request is still uncommitted");
     }
-    return this.recorder.record(trx, chain, input, ctx);
+    const event = await this.recorder.record(trx, chain, input, ctx);
+    // The head stays locked until `trx` ends: later standalone writes of this request wait for it.
+    if (event && c?.transport === "http" && chain.kind === "tenant") requestState(c).headTrx = trx;
+    return event;
   }
 
   /**
@@ -91,10 +108,7 @@ export class AuditService {
   async recordOutcome(ctx: RequestContext | undefined, input: AuditEventInput, chain: AuditChain = chainFor(ctx)): Promise<void> {
     if (!this.enabled) return;
     const write = () => this.recorder.recordStandalone(this.deps.db.control, chain, input, ctx);
-    if (ctx && ctx.transport === "http") {
-      const st = requestState(ctx);
-      if (st.headHeld) return void st.deferred.push(write);
-    }
+    if (ctx && ctx.transport === "http" && requestHoldsChainHead(ctx)) return void requestState(ctx).deferred.push(write);
     await write();
   }
 

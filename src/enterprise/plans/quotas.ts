@@ -7,7 +7,7 @@ import type { Knex } from "knex";
 import type { Config } from "../../config/index.js";
 import type { RequestContext } from "../../context/index.js";
 import { AppError } from "../../errors/app-error.js";
-import { enterTenant, type TenantRef } from "../../tenancy/scope.js";
+import { withControlStatements } from "../../tenancy/scope.js";
 import type { PlanLimits } from "./catalog.js";
 import type { PlanService } from "./plans.service.js";
 
@@ -43,7 +43,7 @@ export class QuotaService {
   /**
    * Before creating an item, inside the creating tenant transaction: check storage, then count one
    * generation. The counter lives in the control plane, so the transaction steps out of the tenant
-   * role for one statement and back in (both transaction-local); the row lock serialises
+   * role for one statement and back in (withControlStatements, transaction-local); the row lock serialises
    * concurrent creations of one organization until commit.
    */
   async consumeGeneration(ctx: RequestContext, trx: Knex.Transaction): Promise<void> {
@@ -54,7 +54,7 @@ export class QuotaService {
       throw quotaExceeded("storageBytes", limits.storageBytes, null);
     const limit = limits.generationsPerMonth;
     if (limit !== null && limit <= 0) throw quotaExceeded("generationsPerMonth", limit, nextMonthStart());
-    await this.inControl(trx, tenant, async () => {
+    await withControlStatements(trx, tenant, async () => {
       const { rows } = await trx.raw(
         `INSERT INTO control.quota_counters AS q (organization_id, quota, period_start, used) VALUES (?, 'generationsPerMonth', ?, 1)
          ON CONFLICT (organization_id, quota, period_start) DO UPDATE SET used = q.used + 1
@@ -66,17 +66,7 @@ export class QuotaService {
     });
   }
 
-  private async inControl(trx: Knex.Transaction, tenant: TenantRef, fn: () => Promise<void>): Promise<void> {
-    await trx.raw("SET LOCAL ROLE NONE");
-    try {
-      await fn();
-    } finally {
-      // On error the transaction is aborted and will be rolled back (and its connection discarded).
-      await enterTenant(trx, tenant).catch(() => undefined);
-    }
-  }
-
-  /** Seats: call inside the transaction that inserts the membership. */
+  /** Seats: call inside the transaction that inserts the membership, with control-plane statements allowed (withControlStatements). */
   async checkSeats(trx: Knex.Transaction, organizationId: string): Promise<void> {
     const limits = await this.limits(organizationId);
     if (!limits || limits.members === null) return;

@@ -1,24 +1,18 @@
-// Membership changes: the control registry and the tenant projection change in one transaction.
-import type { Knex } from "knex";
+// Membership changes: the control registry (memberships, users), the tenant `members` projection
+// and the audit event change in the request's tenant transaction, so they commit or roll back
+// with the rest of the mutation operation (ctx.inTenant; the control-plane statements step out of
+// the tenant role and back in through withControlStatements). Mutations only.
 import type { RequestContext } from "../../context/index.js";
-import { badInput, conflict, forbidden, notFound } from "../../errors/app-error.js";
+import { badInput, conflict, notFound } from "../../errors/app-error.js";
 import { normalizeEmail } from "../../auth/identity.service.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../auth/passwords.js";
 import type { OrgRole } from "../../permissions/matrix.js";
 import { parseId } from "../../tenancy/naming.js";
-import { enterTenant } from "../../tenancy/scope.js";
+import { withControlStatements } from "../../tenancy/scope.js";
 import { tenantChain } from "../../enterprise/audit/recorder.js";
 import * as v from "../common/validation.js";
 import * as repo from "./member.repository.js";
 import type { AddMemberInput } from "./member.type.js";
-
-async function inControlThenTenant<T>(ctx: RequestContext, fn: (trx: Knex.Transaction, enter: () => Promise<void>) => Promise<T>): Promise<T> {
-  const tenant = ctx.requireTenant();
-  // The same gate as ctx.inTenant: a suspended (or dropped) organization's members change nothing.
-  const org = await ctx.services.registry.get(tenant.id);
-  if (!org || org.status !== "active") throw forbidden("The organization is not active");
-  return ctx.services.db.control.transaction((trx) => fn(trx, () => enterTenant(trx, tenant)));
-}
 
 export function checkPassword(password: string): string {
   if (typeof password !== "string" || password.length < MIN_PASSWORD_LENGTH) throw badInput(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, "password");
@@ -31,17 +25,20 @@ export async function addMember(ctx: RequestContext, input: AddMemberInput): Pro
   const displayName = v.text(input.displayName, "displayName", 200);
   const role = input.role as OrgRole;
   const passwordHash = input.password != null ? await hashPassword(checkPassword(input.password)) : null;
-  const orgId = ctx.requireTenant().id;
-  return inControlThenTenant(ctx, async (trx, enter) => {
-    let user = await repo.findUserByEmail(trx, email);
-    if (!user) {
-      if (!passwordHash) throw badInput("password is required for a new user", "password");
-      user = await repo.insertUser(trx, { email, displayName, passwordHash });
-    }
-    if (await repo.getMembership(trx, orgId, user.id)) throw conflict("That user is already a member");
-    await ctx.services.quotas.checkSeats(trx, orgId);
-    await repo.insertMembership(trx, orgId, user.id, role);
-    await enter();
+  const tenant = ctx.requireTenant();
+  const orgId = tenant.id;
+  return ctx.inTenant(async (trx) => {
+    const user = await withControlStatements(trx, tenant, async () => {
+      let user = await repo.findUserByEmail(trx, email);
+      if (!user) {
+        if (!passwordHash) throw badInput("password is required for a new user", "password");
+        user = await repo.insertUser(trx, { email, displayName, passwordHash });
+      }
+      if (await repo.getMembership(trx, orgId, user.id)) throw conflict("That user is already a member");
+      await ctx.services.quotas.checkSeats(trx, orgId);
+      await repo.insertMembership(trx, orgId, user.id, role);
+      return user;
+    });
     const member = { id: user.id, email: user.email, displayName: user.displayName, role };
     await repo.upsertMemberProjection(trx, member);
     await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.added", resourceType: "Member", resourceId: user.id, after: member }, ctx);
@@ -51,17 +48,20 @@ export async function addMember(ctx: RequestContext, input: AddMemberInput): Pro
 
 export async function updateMemberRole(ctx: RequestContext, userIdInput: string, role: OrgRole): Promise<repo.MemberRow> {
   const userId = parseId(userIdInput, "userId");
-  const orgId = ctx.requireTenant().id;
-  return inControlThenTenant(ctx, async (trx, enter) => {
-    // Admin rows first, then the target: one lock order for every role change, so crossed
-    // demotions queue instead of deadlocking.
-    const admins = await repo.countAdminsForUpdate(trx, orgId);
-    const current = await repo.getMembership(trx, orgId, userId);
-    if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && role !== "ADMIN" && admins <= 1)
-      throw conflict("An organization must keep at least one admin");
-    await repo.setMembershipRole(trx, orgId, userId, role);
-    await enter();
+  const tenant = ctx.requireTenant();
+  const orgId = tenant.id;
+  return ctx.inTenant(async (trx) => {
+    const current = await withControlStatements(trx, tenant, async () => {
+      // Admin rows first, then the target: one lock order for every role change, so crossed
+      // demotions queue instead of deadlocking.
+      const admins = await repo.countAdminsForUpdate(trx, orgId);
+      const current = await repo.getMembership(trx, orgId, userId);
+      if (!current) throw notFound("Member");
+      if (current.role === "ADMIN" && role !== "ADMIN" && admins <= 1)
+        throw conflict("An organization must keep at least one admin");
+      await repo.setMembershipRole(trx, orgId, userId, role);
+      return current;
+    });
     const [row] = await trx("members").where({ user_id: userId }).update({ role, updated_at: trx.fn.now() })
       .returning(["user_id as id", "email", "display_name as displayName", "role", "created_at as createdAt"]);
     if (!row) throw notFound("Member");
@@ -72,15 +72,18 @@ export async function updateMemberRole(ctx: RequestContext, userIdInput: string,
 
 export async function removeMember(ctx: RequestContext, userIdInput: string): Promise<string> {
   const userId = parseId(userIdInput, "userId");
-  const orgId = ctx.requireTenant().id;
-  return inControlThenTenant(ctx, async (trx, enter) => {
-    const admins = await repo.countAdminsForUpdate(trx, orgId);
-    const current = await repo.getMembership(trx, orgId, userId);
-    if (!current) throw notFound("Member");
-    if (current.role === "ADMIN" && admins <= 1)
-      throw conflict("An organization must keep at least one admin");
-    await repo.deleteMembership(trx, orgId, userId);
-    await enter();
+  const tenant = ctx.requireTenant();
+  const orgId = tenant.id;
+  return ctx.inTenant(async (trx) => {
+    const current = await withControlStatements(trx, tenant, async () => {
+      const admins = await repo.countAdminsForUpdate(trx, orgId);
+      const current = await repo.getMembership(trx, orgId, userId);
+      if (!current) throw notFound("Member");
+      if (current.role === "ADMIN" && admins <= 1)
+        throw conflict("An organization must keep at least one admin");
+      await repo.deleteMembership(trx, orgId, userId);
+      return current;
+    });
     await repo.deleteMemberProjection(trx, userId);
     await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.removed", resourceType: "Member", resourceId: userId, before: { role: current.role } }, ctx);
     return userId;

@@ -6,7 +6,8 @@ import { provisionOrganization } from "../../tenancy/provisioning.js";
 import { ORG_COLUMNS, type OrganizationRecord } from "../../tenancy/registry.js";
 import { checkPageSize, decodeCursor, toPage } from "../common/connection.js";
 import * as v from "../common/validation.js";
-import { enterTenant } from "../../tenancy/scope.js";
+import { withControlStatements } from "../../tenancy/scope.js";
+import { requestHoldsChainHead } from "../../enterprise/audit/service.js";
 import { platformChain, tenantChain } from "../../enterprise/audit/recorder.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.type.js";
 
@@ -56,6 +57,11 @@ export async function updateOrganization(ctx: RequestContext, idInput: string, i
     patch.status = input.status;
   }
   if (Object.keys(patch).length === 0) throw badInput("nothing to update");
+  // A platform change runs in a transaction of its own. If this request's uncommitted tenant
+  // transaction already changed this organization (it may hold the organization row), waiting for
+  // it would never end: refuse instead.
+  if (ctx.principal?.organizationId === id && requestHoldsChainHead(ctx))
+    throw conflict("Send this mutation in its own request: an earlier mutation of this request is still uncommitted");
   const row = await ctx.services.db.control.transaction(async (trx) => {
     const before = await trx.withSchema("control").table("organizations").first(ORG_COLUMNS).where({ id }).forUpdate();
     const [updated] = await trx.withSchema("control").table("organizations").where({ id }).whereNot({ status: "provisioning" })
@@ -77,16 +83,20 @@ export async function renameCurrentOrganization(ctx: RequestContext, name: strin
   const tenant = ctx.requireTenant();
   const id = tenant.id;
   const newName = v.text(name, "name", 200);
-  // The control-plane change and its audit event (tenant chain) commit together.
-  const row = await ctx.services.db.control.transaction(async (trx) => {
-    const before = await trx.withSchema("control").table("organizations").first("name").where({ id });
-    // Only an active organization may be changed by its members (as with every tenant request).
-    const [updated] = await trx.withSchema("control").table("organizations").where({ id, status: "active" }).update({ name: newName, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
-    if (!updated) throw forbidden("The organization is not active");
-    await enterTenant(trx, tenant);
+  // In the request's tenant transaction: the control-plane change and its audit event (tenant
+  // chain) commit or roll back with the rest of the mutation operation.
+  const row = await ctx.inTenant(async (trx) => {
+    const { before, updated } = await withControlStatements(trx, tenant, async () => {
+      const before = await trx.withSchema("control").table("organizations").first("name").where({ id });
+      // Only an active organization may be changed by its members (as with every tenant request).
+      const [updated] = await trx.withSchema("control").table("organizations").where({ id, status: "active" })
+        .update({ name: newName, updated_at: trx.fn.now() }).returning(ORG_COLUMNS);
+      if (!updated) throw forbidden("The organization is not active");
+      return { before, updated };
+    });
     await ctx.services.audit.record(trx, tenantChain(id), { type: "config.organization.renamed", resourceType: "Organization", resourceId: id, before, after: { name: newName } }, ctx);
     return updated;
   });
-  ctx.services.registry.invalidate(id);
+  ctx.afterCommit(() => ctx.services.registry.invalidate(id));
   return row as OrganizationRecord;
 }
