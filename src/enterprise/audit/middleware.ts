@@ -17,6 +17,8 @@ import { requestState } from "./service.js";
 import { beginScoped } from "../../db/knex.js";
 import { tenantPrelude } from "../../tenancy/scope.js";
 import type { Knex } from "knex";
+import type { Permission } from "../../permissions/matrix.js";
+import { ROOT_FIELD_RULES } from "../../permissions/rules.js";
 
 /**
  * Over WebSocket, ctx.inTenant opens one transaction per call. For the duration of a mutation
@@ -143,6 +145,14 @@ async function loadBefore(ctx: RequestContext, resourceType: string, args: Recor
   }
 }
 
+/** Whether the caller holds the mutation's rule (the shield decides; this only avoids work for a denial). */
+function mayCall(ctx: RequestContext, field: string): boolean {
+  const rule = (ROOT_FIELD_RULES.Mutation as Record<string, string | undefined>)[field];
+  if (rule === undefined) return false;
+  if (rule === "public" || rule === "authenticated") return true;
+  return ctx.can(rule as Permission);
+}
+
 function mutationWrapper(field: string): IMiddlewareFunction {
   return async (resolve, root, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
     const audit = ctx.services.audit;
@@ -162,7 +172,8 @@ function mutationWrapper(field: string): IMiddlewareFunction {
         // Settings (PII fields) are loaded before any transaction of this request holds a connection.
         if (ctx.principal?.organizationId) await audit.settings.get(ctx.principal.organizationId);
         if (field === "logout" || field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
-        if (tenantScoped && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
+        // This middleware runs outside the shield: read no tenant row for a caller the shield will refuse.
+        if (tenantScoped && mayCall(ctx, field) && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
         result = await resolve(root, args, ctx, info);
       } catch (err) {
         result = err instanceof Error ? err : new Error(String(err));
