@@ -13,6 +13,8 @@ let root: TestUser;
 beforeAll(async () => {
   t = await startTestApp({ AUDIT_CHECKPOINT_INTERVAL_MS: "0" });
   org = await createOrg(t.app, "audit");
+  // API keys need the api_keys feature: the Free plan lacks it.
+  await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: org.id }).update({ plan: "professional" });
   other = await createOrg(t.app, "audit-other");
   root = await createSuperAdmin(t.app);
 });
@@ -59,6 +61,10 @@ describe("every mutation in the schema is audited exactly once", () => {
       deleteItem: async () => ({ query: `mutation($id: ID!) { deleteItem(id: $id) }`, vars: { id: state.item }, token: admin, type: "data.deleted", chain: "tenant" }),
       deleteProject: async () => ({ query: `mutation($id: ID!) { deleteProject(id: $id) }`, vars: { id: state.project }, token: dev, type: "data.deleted", chain: "tenant" }),
       deleteWorkspace: async () => ({ query: `mutation($id: ID!) { deleteWorkspace(id: $id) }`, vars: { id: state.ws }, token: admin, type: "data.deleted", chain: "tenant" }),
+      createApiKey: async () => ({ query: `mutation { createApiKey(input: { name: "Audited", scopes: ["item:read"] }) { apiKey { id } } }`, token: admin, type: "admin.apikey.created", chain: "tenant", after: (d) => (state.key = d.createApiKey.apiKey.id) }),
+      rotateApiKey: async () => ({ query: `mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 60) { apiKey { id } } }`, vars: { id: state.key }, token: admin, type: "admin.apikey.rotated", chain: "tenant", after: (d) => (state.rotated = d.rotateApiKey.apiKey.id) }),
+      revokeApiKey: async () => ({ query: `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, vars: { id: state.rotated }, token: admin, type: "admin.apikey.revoked", chain: "tenant" }),
+      setPlanOverrides: async () => ({ query: `mutation($o: ID!) { setPlanOverrides(organizationId: $o, input: { featuresEnabled: ["sso"] }) { organizationId } }`, vars: { o: other.id }, token: root.token, type: "admin.plan.changed", chain: "platform" }),
       updateAuditSettings: async () => ({ query: `mutation { updateAuditSettings(input: { readAudit: OFF }) { readAudit } }`, token: admin, type: "config.audit.updated", chain: "tenant" }),
     };
     const fields = Object.keys(t.app.schema.getMutationType()!.getFields());
