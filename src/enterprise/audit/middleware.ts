@@ -107,7 +107,7 @@ async function sessionOf(ctx: RequestContext, token: unknown): Promise<{ organiz
 async function isLocked(ctx: RequestContext, email: unknown): Promise<boolean> {
   try {
     const key = `email:${normalizeEmail(email as string)}`;
-    const row = await ctx.services.db.control.withSchema("control").table("login_throttle").first("key").where({ key }).where("locked_until", ">", ctx.services.db.control.fn.now());
+    const row = await ctx.services.db.control.withSchema("control").table("login_throttle").comment("audit: lockout check").first("key").where({ key }).where("locked_until", ">", ctx.services.db.control.fn.now());
     return Boolean(row);
   } catch {
     return false;
@@ -139,7 +139,7 @@ async function loadBefore(ctx: RequestContext, resourceType: string, args: Recor
   const id = args.id ?? args.userId;
   if (!spec || typeof id !== "string" || !UUID.test(id) || !ctx.principal?.organizationId) return null;
   try {
-    return (await ctx.inTenant((trx) => trx(spec.table).first("*").where(spec.key, id))) ?? null;
+    return (await ctx.inTenant((trx) => trx(spec.table).comment("audit: before image").first("*").where(spec.key, id))) ?? null;
   } catch {
     return null;
   }
