@@ -4,7 +4,7 @@
 import type { GraphQLFieldMap, GraphQLSchema } from "graphql";
 import { isObjectType } from "graphql";
 import { applyMiddleware, type IMiddlewareFieldMap } from "graphql-middleware";
-import { allow, and, deny, rule, shield } from "graphql-shield";
+import { allow, chain, deny, rule, shield } from "graphql-shield";
 import { requiresFeature } from "../enterprise/plans/feature-rule.js";
 import type { RequestContext } from "../context/index.js";
 import { AppError, forbidden, unauthenticated } from "../errors/app-error.js";
@@ -40,7 +40,8 @@ export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
   for (const [type, fields] of Object.entries({ ...ROOT_FIELD_RULES, ...NESTED_FIELD_RULES })) {
     ruleTree[type] = Object.fromEntries(Object.entries(fields).map(([f, spec]) => {
       const feature = FIELD_FEATURES[`${type}.${f}`];
-      return [f, feature ? and(toShieldRule(spec), requiresFeature(feature)) : toShieldRule(spec)];
+      // chain, not and: `and` runs its rules concurrently, so a refused caller would still look the plan up.
+      return [f, feature ? chain(toShieldRule(spec), requiresFeature(feature)) : toShieldRule(spec)];
     }));
   }
   const generator = shield(ruleTree as never, {

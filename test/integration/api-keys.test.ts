@@ -108,15 +108,16 @@ describe("using keys", () => {
     const i = 20;
     const typo = secret.slice(0, i) + (secret[i] === "a" ? "b" : "a") + secret.slice(i + 1);
     const seen: string[] = [];
-    const listener = (q: { sql: string }) => seen.push(q.sql);
-    t.app.services.db.app.on("query", listener);
+    // The refusal's own audit event (auth.token.invalid on the audit chain) is not a key lookup.
+    const listener = (q: { sql: string }) => { if (!/^\s*(BEGIN|COMMIT);?\s*$|"?control"?\."?audit_(chain|events)\b/i.test(q.sql)) seen.push(q.sql); };
+    for (const pool of [t.app.services.db.app, t.app.services.db.control]) pool.on("query", listener); // key queries run on the control pool
     try {
       const res = await withKey(ITEMS, { p: a.projectId }, typo);
       expect(codes(res)).toEqual(["UNAUTHENTICATED"]);
       expect(res.status).toBe(401);
       expect(JSON.stringify(res.body)).not.toContain(typo.slice(8));
     } finally {
-      t.app.services.db.app.off("query", listener);
+      for (const pool of [t.app.services.db.app, t.app.services.db.control]) pool.off("query", listener);
     }
     expect(seen).toEqual([]);
   });
@@ -192,11 +193,11 @@ describe("using keys", () => {
     const { secret, apiKey } = await createKey(a.users.ADMIN.token, {});
     const writes: string[] = [];
     const listener = (q: { sql: string }) => { if (/update\s+"?control"?\."?api_keys/i.test(q.sql)) writes.push(q.sql); };
-    t.app.services.db.app.on("query", listener);
+    for (const pool of [t.app.services.db.app, t.app.services.db.control]) pool.on("query", listener); // key queries run on the control pool
     try {
       for (let i = 0; i < 3; i++) expect((await withKey(ITEMS, { p: a.projectId }, secret)).status).toBe(200);
     } finally {
-      t.app.services.db.app.off("query", listener);
+      for (const pool of [t.app.services.db.app, t.app.services.db.control]) pool.off("query", listener);
     }
     expect(writes).toEqual([]);
     await t.app.services.apiKeys.flushUsage();
@@ -256,12 +257,13 @@ describe("unknown keys", () => {
     expect((await withKey(ITEMS, { p: a.projectId }, known)).status).toBe(200); // cached now
     const lookups: string[] = [];
     const listener = (q: { sql: string }) => { if (q.sql.includes("api_keys")) lookups.push(q.sql); };
-    t.app.services.db.app.on("query", listener);
+    // Key lookups are control-plane queries: they run on the control pool.
+    t.app.services.db.control.on("query", listener);
     const statuses: number[] = [];
     try {
       for (let i = 0; i < 32; i++) statuses.push((await withKey(ITEMS, { p: a.projectId }, generateKey("live").secret)).status);
     } finally {
-      t.app.services.db.app.off("query", listener);
+      t.app.services.db.control.off("query", listener);
     }
     expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(30)).toEqual([429, 429]);

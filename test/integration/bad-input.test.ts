@@ -28,12 +28,18 @@ const bodies: string[] = [];
 beforeAll(async () => {
   t = await startTestApp();
   org = await createOrg(t.app, "badin");
+  // API key fields also need the api_keys feature (not on the Free plan).
+  await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: org.id }).update({ plan: "professional" });
   const sa = await createSuperAdmin(t.app);
   platform = sa.token;
   root = t.app.services.tokens.signAccess({ sub: sa.id, sid: randomUUID(), sa: true, org: org.id, role: "ADMIN" });
   const schema = quoteIdent(tenantRef(org.id).schema);
   itemId = (await t.app.services.db.admin.raw(`INSERT INTO ${schema}.items (project_id, title) VALUES (?, 'Existing') RETURNING id`, [org.projectId])).rows[0].id;
-  const count = () => void sql++;
+  // The audit trail is the one exception to "no SQL": a refused login is an auth.login.failed event
+  // (audit chain write, after a lockout check), and a mutation's before image is read (tagged
+  // "audit: …") ahead of its resolver. Transaction control reads no data. Everything else counts.
+  const AUDIT = /^\s*(BEGIN\b|(COMMIT|ROLLBACK);?\s*$)|^\/\* audit: |"?\b(control|tenant_[0-9a-f]+)"?\."?(audit_chain|audit_events|audit_settings)\b/i;
+  const count = (q: { sql?: string }) => void (AUDIT.test(q.sql ?? "") || sql++);
   // Every pool the app has (admin, app, and any other): "no SQL" means none on any of them.
   for (const pool of Object.values(t.app.services.db)) if (typeof (pool as Partial<Knex>)?.on === "function") (pool as Knex).on("query", count);
 });
@@ -80,7 +86,13 @@ function idArgumentsInSchema(): string[] {
 }
 
 /** One operation per ID argument; `$id` is the value under test. */
-const ID_CASES: Record<string, { query: string; variables?: () => Record<string, unknown>; token?: () => string | undefined }> = {
+const ID_CASES: Record<string, {
+  query: string; variables?: () => Record<string, unknown>; token?: () => string | undefined;
+  /** The field named in the error, when it is a path (default: the argument's own name). */
+  field?: string;
+  /** Run before each request: the shield's plan-feature check (authorization, cached 5 s) is not input handling. */
+  warm?: () => Promise<unknown>;
+}> = {
   "Query.item.id": { query: `query($id: ID!) { item(id: $id) { id } }` },
   "Query.items.projectId": { query: `query($id: ID!) { items(projectId: $id, first: 1) { totalCount } }` },
   "Query.project.id": { query: `query($id: ID!) { project(id: $id) { id } }` },
@@ -103,6 +115,11 @@ const ID_CASES: Record<string, { query: string; variables?: () => Record<string,
   "Mutation.updateOrganization.id": { query: `mutation($id: ID!) { updateOrganization(id: $id, input: { name: "n" }) { id } }`, token: () => platform },
   "Mutation.updateProject.id": { query: `mutation($id: ID!) { updateProject(id: $id, input: { name: "n" }) { id } }` },
   "Mutation.updateWorkspace.id": { query: `mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "n" }) { id } }` },
+  "Query.apiKey.id": { query: `query($id: ID!) { apiKey(id: $id) { id } }` },
+  "Query.auditEvents.filter.actorId": { query: `query($id: ID!) { auditEvents(first: 1, filter: { actorId: $id }) { totalCount } }`, field: "filter.actorId" },
+  "Mutation.rotateApiKey.id": { query: `mutation($id: ID!) { rotateApiKey(id: $id) { secret } }`, warm: () => t.app.services.plans.hasFeature(org.id, "api_keys") },
+  "Mutation.revokeApiKey.id": { query: `mutation($id: ID!) { revokeApiKey(id: $id) { id } }` },
+  "Mutation.setPlanOverrides.organizationId": { query: `mutation($id: ID!) { setPlanOverrides(organizationId: $id, input: {}) { organizationId } }`, token: () => platform },
   "Subscription.itemChanged.projectId": { query: `subscription($id: ID!) { itemChanged(projectId: $id) { kind } }` },
 };
 
@@ -124,8 +141,9 @@ describe("malformed ids", () => {
 
   const httpCases = Object.entries(ID_CASES).filter(([k]) => !k.startsWith("Subscription."));
   it.each(httpCases)("%s → BAD_USER_INPUT before any SQL", async (key, c) => {
-    const field = key.split(".").at(-1)!;
+    const field = c.field ?? key.split(".").at(-1)!;
     for (const bad of BAD_IDS) {
+      await c.warm?.();
       const { res, sql: ran } = await send(c.query, { ...c.variables?.(), id: bad }, c.token ? c.token() : root);
       expectBadInput(res, field, new RegExp(`^${field} must be a valid id$`));
       expect(res.body.data ?? null).toBeNull();
@@ -298,6 +316,9 @@ const CURSOR_CASES: Record<string, { query: string; variables?: () => Record<str
   "Query.projects": { query: `query($a: String) { projects(first: 1, after: $a) { totalCount } }` },
   "Query.items": { query: `query($a: String, $p: ID!) { items(projectId: $p, first: 1, after: $a) { totalCount } }`, variables: () => ({ p: org.projectId }) },
   "Query.organizations": { query: `query($a: String) { organizations(first: 1, after: $a) { totalCount } }`, token: () => platform },
+  "Query.organizationsUsage": { query: `query($a: String) { organizationsUsage(first: 1, after: $a) { totalCount } }`, token: () => platform },
+  "Query.apiKeys": { query: `query($a: String) { apiKeys(first: 1, after: $a) { totalCount } }` },
+  "Query.auditEvents": { query: `query($a: String) { auditEvents(first: 1, after: $a) { totalCount } }` },
   "Workspace.projects": { query: `query($a: String, $w: ID!) { workspace(id: $w) { projects(first: 1, after: $a) { totalCount } } }`, variables: () => ({ w: org.workspaceId }) },
   "Project.items": { query: `query($a: String, $p: ID!) { project(id: $p) { items(first: 1, after: $a) { totalCount } } }`, variables: () => ({ p: org.projectId }) },
 };

@@ -159,14 +159,20 @@ describe("tenant roles", () => {
     expect(owned.rows).toEqual([]);
   });
 
-  it("hold exactly SELECT/INSERT/UPDATE/DELETE on their own domain tables and no schema CREATE", async () => {
+  it("hold exactly SELECT/INSERT/UPDATE/DELETE on their own domain tables, append-only audit grants, and no schema CREATE", async () => {
     const { rows } = await admin.raw(
       `SELECT table_schema, table_name, string_agg(privilege_type, ',' ORDER BY privilege_type) AS privs
          FROM information_schema.role_table_grants WHERE grantee = ? GROUP BY 1, 2 ORDER BY 2`,
       [a.role],
     );
     const privs = "DELETE,INSERT,SELECT,UPDATE";
-    expect(rows).toEqual(["items", "members", "projects", "workspaces"].map((table_name) => ({ table_schema: a.schema, table_name, privs })));
+    // The audit trail is append-only for the tenant role: events are inserted and read, never
+    // updated or deleted; the chain head only moves forward (SELECT, UPDATE; no INSERT/DELETE).
+    expect(rows).toEqual([
+      { table_schema: a.schema, table_name: "audit_chain", privs: "SELECT,UPDATE" },
+      { table_schema: a.schema, table_name: "audit_events", privs: "INSERT,SELECT" },
+      ...["items", "members", "projects", "workspaces"].map((table_name) => ({ table_schema: a.schema, table_name, privs })),
+    ]);
     const { rows: [s] } = await admin.raw(
       `SELECT has_schema_privilege(?, ?, 'CREATE') AS create_own, has_schema_privilege(?, ?, 'USAGE') AS usage_own,
               has_schema_privilege(?, ?, 'USAGE') AS usage_other, has_schema_privilege(?, 'public', 'CREATE') AS create_public`,

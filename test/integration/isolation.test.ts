@@ -31,6 +31,9 @@ beforeAll(async () => {
   app = t.app;
   A = await createOrg(app, "iso-a");
   B = await createOrg(app, "iso-b");
+  // API keys need the api_keys feature (not on the Free plan).
+  await app.services.db.admin.withSchema("control").table("organizations").whereIn("id", [A.id, B.id]).update({ plan: "professional" });
+  bKeyId = await newApiKey(B);
   await seedItems(app, A.id, A.projectId, ["a-one", "a-two", "a-three"], A.users.DEVELOPER.id);
   [bItemId] = await seedItems(app, B.id, B.projectId, ["b-secret-one", "b-secret-two", "b-secret-three"], B.users.DEVELOPER.id);
   await freshObjects(app, B.id, "b-second");
@@ -39,6 +42,15 @@ afterAll(async () => t?.close());
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+let bKeyId: string;
+async function newApiKey(org: TestOrg): Promise<string> {
+  const res = await t.gql(`mutation { createApiKey(input: { name: "iso", scopes: ["item:read"] }) { apiKey { id } } }`, {}, org.users.ADMIN.token);
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data.createApiKey.apiKey.id;
+}
+/** B's API keys as stored (control plane): must not change when A uses B's ids. */
+const bKeys = async () => app.services.db.admin.withSchema("control").table("api_keys").select("*").where({ organization_id: B.id }).orderBy("id");
 
 type Outcome = "ok" | ErrorCode;
 
@@ -143,6 +155,7 @@ interface Target {
   itemId: string;
   /** A member of the target organization (not its only admin). */
   userId: string;
+  apiKeyId: string;
 }
 
 interface Case {
@@ -183,6 +196,13 @@ const CASES: Case[] = [
     foreign: "FORBIDDEN",
     own: "ok",
   },
+  { field: "Query.apiKey", doc: `query($id: ID!) { apiKey(id: $id) { id name } }`, vars: (x) => ({ id: x.apiKeyId }), foreign: "NOT_FOUND", own: "ok" },
+  { field: "Mutation.rotateApiKey", doc: `mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 0) { secret apiKey { id } } }`, vars: (x) => ({ id: x.apiKeyId }), foreign: "NOT_FOUND", own: "ok" },
+  { field: "Mutation.revokeApiKey", doc: `mutation($id: ID!) { revokeApiKey(id: $id) { id status } }`, vars: (x) => ({ id: x.apiKeyId }), foreign: "NOT_FOUND", own: "ok" },
+  // Platform staff only: an organization's ADMIN may not change any organization's overrides, its own included.
+  { field: "Mutation.setPlanOverrides", doc: `mutation($id: ID!) { setPlanOverrides(organizationId: $id, input: { featuresEnabled: ["sso"] }) { organizationId } }`, vars: (x) => ({ id: x.orgId }), foreign: "FORBIDDEN", own: "FORBIDDEN" },
+  // A filter naming another organization's user finds nothing of theirs: A's trail only.
+  { field: "Query.auditEvents", doc: `query($id: ID!) { auditEvents(first: 5, filter: { actorId: $id }) { totalCount edges { node { sequence } } } }`, vars: (x) => ({ id: x.userId }), foreign: "ok", own: "ok" },
   { field: "Subscription.itemChanged", doc: `subscription($id: ID!) { itemChanged(projectId: $id) { kind item { id title } } }`, vars: (x) => ({ id: x.projectId }), foreign: "NOT_FOUND", own: "ok", ws: true },
 ];
 
@@ -244,12 +264,14 @@ async function runCase(c: Case, target: Target): Promise<{ outcome: Outcome; mes
 describe("every field that takes an id refuses another organization's ids", () => {
   let bTarget: Target;
   let bDump: Record<string, unknown[]>;
+  let bKeyRows: unknown[];
   let bView: unknown;
   let forbiddenStrings: string[];
 
   beforeAll(async () => {
-    bTarget = { orgId: B.id, workspaceId: B.workspaceId, projectId: B.projectId, itemId: bItemId, userId: B.users.DEVELOPER.id };
+    bTarget = { orgId: B.id, workspaceId: B.workspaceId, projectId: B.projectId, itemId: bItemId, userId: B.users.DEVELOPER.id, apiKeyId: bKeyId };
     bDump = await dumpTenant(app, B.id);
+    bKeyRows = await bKeys();
     bView = await viewAsB();
     const b = await tenantIds(app, B.id);
     forbiddenStrings = [...b.all, B.id, B.slug, tenantRef(B.id).schema, tenantRef(B.id).role, "b-secret"];
@@ -272,16 +294,18 @@ describe("every field that takes an id refuses another organization's ids", () =
     for (const s of forbiddenStrings) expect(foreign.raw.includes(s), `response mentions ${s}`).toBe(false);
 
     // 2. An id that exists nowhere gives exactly the same answer: B's ids are not an oracle.
-    const nowhere = await runCase(c, { orgId: randomUUID(), workspaceId: randomUUID(), projectId: randomUUID(), itemId: randomUUID(), userId: randomUUID() });
+    const nowhere = await runCase(c, { orgId: randomUUID(), workspaceId: randomUUID(), projectId: randomUUID(), itemId: randomUUID(), userId: randomUUID(), apiKeyId: randomUUID() });
     expect({ outcome: nowhere.outcome, message: nowhere.message }).toEqual({ outcome: foreign.outcome, message: foreign.message });
 
     // 3. Positive control: the same operation on A's own (disposable) objects behaves as the owner expects.
     const mine = await freshObjects(app, A.id, "own");
-    const own = await runCase(c, { orgId: A.id, ...mine, userId: await addMemberRow(app, A, "DEVELOPER") });
+    const own = await runCase(c, { orgId: A.id, ...mine, userId: await addMemberRow(app, A, "DEVELOPER"), apiKeyId: await newApiKey(A) });
     expect(own.outcome, own.raw).toBe(c.own);
 
-    // 4. B is unchanged, row for row and as B sees it.
+    // 4. B is unchanged, row for row and as B sees it (its API keys and plan too).
     expect(await dumpTenant(app, B.id)).toEqual(bDump);
+    expect(await bKeys()).toEqual(bKeyRows);
+    expect(await app.services.db.admin.withSchema("control").table("organizations").first("plan").where({ id: B.id })).toEqual({ plan: "professional" });
     expect(await viewAsB()).toEqual(bView);
   });
 });

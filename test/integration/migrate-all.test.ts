@@ -79,19 +79,21 @@ describe("migrateAllTenants", () => {
   let orgs: string[];
 
   it("migrates every selected tenant, then finds them all up to date", async () => {
+    // The real list this file builds on (the versions below count it): the domain and the audit trail.
+    expect(tenantMigrations.map((m) => m.name)).toEqual(["001_domain", "002_audit"]);
     orgs = await provisionMany(4, "mig");
     const events: MigrateAllProgress[] = [];
     const first = await migrateAllTenants(admin, { ids: orgs, migrations: V2, concurrency: 2, onProgress: (e) => events.push(e) });
-    expect(first).toMatchObject({ total: 4, migrated: 4, upToDate: 0, failed: [], skipped: 0, aborted: false, targetVersion: 2 });
+    expect(first).toMatchObject({ total: 4, migrated: 4, upToDate: 0, failed: [], skipped: 0, aborted: false, targetVersion: 3 });
     expect(first.nextFromId).toBeUndefined();
     expect(events.map((e) => e.outcome)).toEqual(["migrated", "migrated", "migrated", "migrated"]);
     expect(events.every((e) => e.migrations.join() === "900_test_items_priority")).toBe(true);
     expect(events.at(-1)).toMatchObject({ done: 4, total: 4 });
     for (const id of orgs) {
       expect(await columns(id)).toContain("priority");
-      expect(await applied(id)).toEqual(["001_domain", "900_test_items_priority"]);
+      expect(await applied(id)).toEqual(["001_domain", "002_audit", "900_test_items_priority"]);
     }
-    expect(Object.values(await versions(orgs))).toEqual([2, 2, 2, 2]);
+    expect(Object.values(await versions(orgs))).toEqual([3, 3, 3, 3]);
     // The new column grants nothing new, but the tenant role still reaches the table it had.
     const { rows } = await admin.raw(`SELECT has_table_privilege(?, ?, 'INSERT') AS ok`, [tenantRef(orgs[0]!).role, `${tenantRef(orgs[0]!).schema}.items`]);
     expect(rows[0].ok).toBe(true);
@@ -109,7 +111,7 @@ describe("migrateAllTenants", () => {
     expect(trusting).toMatchObject({ upToDate: 1, migrated: 0 });
     const verified = await migrateAllTenants(admin, { ids: [id!], migrations: V2, verify: true });
     expect(verified).toMatchObject({ upToDate: 1, migrated: 0, failed: [] });
-    expect((await versions([id!]))[id!]).toBe(2);
+    expect((await versions([id!]))[id!]).toBe(3);
   });
 
   it("dry run reports what would run and changes nothing", async () => {
@@ -117,7 +119,7 @@ describe("migrateAllTenants", () => {
     expect(report).toMatchObject({ total: 4, migrated: 0, upToDate: 0, dryRun: true });
     expect(report.pending).toEqual(orgs.map((id) => ({ id, slug: expect.any(String), migrations: ["901_test_fails_for_one"] })));
     for (const id of orgs) expect(await columns(id)).not.toContain("note");
-    expect(Object.values(await versions(orgs))).toEqual([2, 2, 2, 2]);
+    expect(Object.values(await versions(orgs))).toEqual([3, 3, 3, 3]);
   });
 
   it("isolates one tenant's failure: reported, rolled back, the others migrated", async () => {
@@ -128,9 +130,9 @@ describe("migrateAllTenants", () => {
     expect(report.failed).toEqual([{ id: victim, slug: expect.any(String), error: expect.stringContaining("synthetic failure for one tenant") }]);
     // The victim's transaction rolled back: no column, no bookkeeping row, mirror unchanged.
     expect(await columns(victim)).not.toContain("note");
-    expect(await applied(victim)).toEqual(["001_domain", "900_test_items_priority"]);
+    expect(await applied(victim)).toEqual(["001_domain", "002_audit", "900_test_items_priority"]);
     for (const id of orgs.filter((o) => o !== victim)) expect(await columns(id)).toContain("note");
-    expect(await versions(orgs)).toEqual(Object.fromEntries(orgs.map((id) => [id, id === victim ? 2 : 3])));
+    expect(await versions(orgs)).toEqual(Object.fromEntries(orgs.map((id) => [id, id === victim ? 3 : 4])));
     expect(await resumeIds(admin, report, { ids: orgs })).toEqual([victim]);
 
     // Once the migration is fixed, a resumed run (just the failed ids) completes it.
@@ -154,7 +156,7 @@ describe("migrateAllTenants", () => {
     expect(rest).toEqual(orgs.slice(1));
     const resumed = await migrateAllTenants(admin, { ids: orgs, fromId: report.nextFromId, migrations: V4, concurrency: 2 });
     expect(resumed).toMatchObject({ total: 3, migrated: 3, failed: [], aborted: false });
-    expect(Object.values(await versions(orgs))).toEqual([4, 4, 4, 4]);
+    expect(Object.values(await versions(orgs))).toEqual([5, 5, 5, 5]);
   });
 
   it("lists explicit ids that match no migratable organization, and rejects malformed ones", async () => {

@@ -17,7 +17,8 @@ import { createContext, type RequestContext } from "../../src/context/index.js";
 import { quoteIdent } from "../../src/db/knex.js";
 import { buildTypeSchema } from "../../src/graphql/schema.js";
 import { ORG_ROLES, PERMISSIONS, ROLE_PERMISSIONS, ROLES, roleHas, type OrgRole, type Permission, type Role } from "../../src/permissions/matrix.js";
-import { NESTED_FIELD_RULES, ROOT_FIELD_RULES, type FieldRule } from "../../src/permissions/rules.js";
+import { FIELD_FEATURES, NESTED_FIELD_RULES, ROOT_FIELD_RULES, type FieldRule } from "../../src/permissions/rules.js";
+import { PLANS, type Feature, type PlanId } from "../../src/enterprise/plans/catalog.js";
 import { applyPermissions, unruledRootFields } from "../../src/permissions/shield.js";
 import { tenantRef } from "../../src/tenancy/scope.js";
 import { startTestApp, type GqlResponse, type TestApp } from "../helpers/app.js";
@@ -53,17 +54,27 @@ const ALLOWED: Outcome = { allowed: true };
 /** A permission some organization role holds is about tenant data: it needs an organization in scope. */
 const isTenantPermission = (p: Permission) => ORG_ROLES.some((r) => roleHas(r, p));
 
-function outcomeOf(p: PrincipalSpec, rule: FieldRule | undefined): Outcome {
+function outcomeOf(p: PrincipalSpec, rule: FieldRule | undefined, feature?: Feature): Outcome {
   if (rule === undefined) return { allowed: false, code: "FORBIDDEN", message: /not available/, why: "no rule (fallback deny)" };
   if (rule === "public") return ALLOWED;
   if (p.role === null) return { allowed: false, code: "UNAUTHENTICATED", message: /Authentication required/, why: "anonymous" };
   if (rule === "authenticated") return ALLOWED;
   if (!roleHas(p.role, rule)) return { allowed: false, code: "FORBIDDEN", message: new RegExp(`Requires permission ${rule}`), why: `lacks ${rule}` };
+  // A field that needs a plan feature checks it (for the caller's organization) before the resolver asks for one.
+  if (isTenantPermission(rule) && !p.inOrg && feature) return featureOutcome(p, feature);
   if (isTenantPermission(rule) && !p.inOrg) return { allowed: false, code: "FORBIDDEN", message: /No organization selected/, why: "no organization in scope" };
   return ALLOWED;
 }
 
 type Step = { type: string; field: string };
+
+/** The fixture organization's plan. Fields in FIELD_FEATURES also need its plan to carry their feature. */
+const FIXTURE_PLAN: PlanId = "professional";
+
+function featureOutcome(p: PrincipalSpec, feature: Feature | undefined): Outcome {
+  if (!feature || (p.inOrg && PLANS[FIXTURE_PLAN].features.includes(feature))) return ALLOWED;
+  return { allowed: false, code: "FORBIDDEN", message: new RegExp(`needs the ${feature} feature`), why: `plan lacks ${feature}` };
+}
 
 /** The first denial along the path root field → nested fields wins; `at` is its index in the path. */
 function expectedOutcome(p: PrincipalSpec, path: Step[]): Outcome & { at: number } {
@@ -72,8 +83,11 @@ function expectedOutcome(p: PrincipalSpec, path: Step[]): Outcome & { at: number
     // A root field without a rule is denied; a nested field without one follows its parent.
     const rule = (rules as Record<string, FieldRule | undefined> | undefined)?.[field];
     if (rule === undefined && !(type in ROOT_FIELD_RULES)) continue;
-    const o = outcomeOf(p, rule);
+    const feature = FIELD_FEATURES[`${type}.${field}`];
+    const o = outcomeOf(p, rule, feature);
     if (!o.allowed) return { ...o, at };
+    const fo = featureOutcome(p, feature);
+    if (!fo.allowed) return { ...fo, at };
   }
   return { ...ALLOWED, at: -1 };
 }
@@ -87,6 +101,8 @@ interface Fixture {
   app: App;
   org: TestOrg;
   itemId: string;
+  apiKeyId: string;
+  newApiKey(): Promise<string>;
   newWorkspace(): Promise<string>;
   newProject(): Promise<string>;
   newItem(): Promise<string>;
@@ -117,6 +133,24 @@ const SAMPLES: Record<Root, Record<string, Sample>> = {
     project: (f) => ({ query: `query($id: ID!) { project(id: $id) { id } }`, variables: { id: f.org.projectId } }),
     items: (f) => ({ query: `query($p: ID!) { items(projectId: $p, first: 5) { edges { node { id } } } }`, variables: { p: f.org.projectId } }),
     item: (f) => ({ query: `query($id: ID!) { item(id: $id) { id } }`, variables: { id: f.itemId } }),
+    apiKeys: () => ({ query: `{ apiKeys(first: 5) { edges { node { id } } } }` }),
+    apiKey: (f) => ({ query: `query($id: ID!) { apiKey(id: $id) { id } }`, variables: { id: f.apiKeyId } }),
+    plans: () => ({ query: `{ plans { id } }` }),
+    organizationPlan: () => ({ query: `{ organizationPlan { organizationId features } }` }),
+    features: () => ({ query: `{ features { name enabled } }` }),
+    feature: () => ({ query: `{ feature(name: "api_keys") { name enabled } }` }),
+    usage: () => ({ query: `{ usage { organizationId } }` }),
+    organizationsUsage: () => ({ query: `{ organizationsUsage(first: 2) { edges { node { organizationId } } } }` }),
+    auditEvents: (f) => ({
+      query: `query($f: AuditEventFilter) { auditEvents(first: 5, filter: $f) { edges { node { sequence } } } }`, variables: { f: { actorId: f.org.users.ADMIN.id } },
+    }),
+    verifyAuditTrail: () => ({ query: `{ verifyAuditTrail { ok } }` }),
+    complianceReport: () => ({
+      query: `query($from: DateTimeISO!, $to: DateTimeISO!) { complianceReport(from: $from, to: $to) }`,
+      variables: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() },
+    }),
+    auditSettings: () => ({ query: `{ auditSettings { effectiveRetentionDays } }` }),
+    auditEventTypes: () => ({ query: `{ auditEventTypes { name } }` }),
   },
   Mutation: {
     login: (f) => ({
@@ -150,9 +184,16 @@ const SAMPLES: Record<Root, Record<string, Sample>> = {
     createItem: (f) => ({ query: `mutation($p: ID!) { createItem(input: { projectId: $p, title: "Created" }) { id } }`, variables: { p: f.org.projectId } }),
     updateItem: async (f) => ({ query: `mutation($id: ID!) { updateItem(id: $id, input: { title: "Updated" }) { id } }`, variables: { id: await f.newItem() } }),
     deleteItem: async (f) => ({ query: `mutation($id: ID!) { deleteItem(id: $id) }`, variables: { id: await f.newItem() } }),
+    createApiKey: () => ({ query: `mutation { createApiKey(input: { name: "Made in the permission test", scopes: ["item:read"] }) { secret apiKey { id } } }` }),
+    rotateApiKey: async (f) => ({ query: `mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 60) { apiKey { id } } }`, variables: { id: await f.newApiKey() } }),
+    revokeApiKey: async (f) => ({ query: `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, variables: { id: await f.newApiKey() } }),
+    // An empty override set: the fixture organization keeps exactly its plan.
+    setPlanOverrides: (f) => ({ query: `mutation($o: ID!) { setPlanOverrides(organizationId: $o, input: {}) { organizationId } }`, variables: { o: f.org.id } }),
+    updateAuditSettings: () => ({ query: `mutation { updateAuditSettings(input: { readAudit: OFF }) { readAudit } }` }),
   },
   Subscription: {
     itemChanged: (f) => ({ query: `subscription($p: ID!) { itemChanged(projectId: $p) { kind item { id } } }`, variables: { p: f.org.projectId } }),
+    auditEventRecorded: () => ({ query: `subscription { auditEventRecorded { eventType } }` }),
   },
 };
 
@@ -217,6 +258,7 @@ beforeAll(async () => {
     return app.services.tokens.signAccess({ ...c, sid });
   };
   const org = await createOrg(app, "perm");
+  await admin.withSchema("control").table("organizations").where({ id: org.id }).update({ plan: FIXTURE_PLAN });
   const sa: TestUser = await createSuperAdmin(app);
   claims.set(PRINCIPALS[0]!.name, undefined);
   claims.set(PRINCIPALS[1]!.name, { sub: sa.id, sa: true });
@@ -227,8 +269,14 @@ beforeAll(async () => {
   const schema = quoteIdent(tenantRef(org.id).schema);
   const insert = async (sql: string, bindings: string[] = []) => (await admin.raw(sql, bindings)).rows[0].id as string;
   const itemId = await insert(`INSERT INTO ${schema}.items (project_id, title, creator_id) VALUES (?, 'Shared', ?) RETURNING id`, [org.projectId, org.users.ADMIN.id]);
+  const newApiKey = async () => {
+    const res = await t.gql(`mutation { createApiKey(input: { name: "Throwaway", scopes: ["item:read"] }) { apiKey { id } } }`, {}, tokens.get("ADMIN"));
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data.createApiKey.apiKey.id as string;
+  };
   f = {
-    app, org, itemId,
+    app, org, itemId, newApiKey,
+    apiKeyId: await newApiKey(),
     newWorkspace: () => insert(`INSERT INTO ${schema}.workspaces (name) VALUES ('Throwaway') RETURNING id`),
     newProject: () => insert(`INSERT INTO ${schema}.projects (workspace_id, name) VALUES (?, 'Throwaway') RETURNING id`, [org.workspaceId]),
     newItem: () => insert(`INSERT INTO ${schema}.items (project_id, title) VALUES (?, 'Throwaway') RETURNING id`, [org.projectId]),
@@ -247,8 +295,12 @@ beforeAll(async () => {
       return c && liveToken(c);
     },
   };
-  // Count every statement the app sends: a denied root field must run none.
-  const count = () => void sqlCount++;
+  // Count every statement the app sends: a denied root field must run none. The denial's own
+  // audit event (authz.denied, written to the audit chain, with the organization's audit settings)
+  // is the one expected exception.
+  // Transaction control (a scoped BEGIN carries its prelude) reads no data; any resolver SQL counts.
+  const AUDIT_WRITE = /^\s*(BEGIN\b|(COMMIT|ROLLBACK);?\s*$)|"?\b(control|tenant_[0-9a-f]+)"?\."?(audit_chain|audit_events|audit_settings)\b/i;
+  const count = (q: { sql?: string }) => void (AUDIT_WRITE.test(q.sql ?? "") || sqlCount++);
   // Every pool the app has (admin, app, and any other): "no SQL" means none on any of them.
   for (const pool of Object.values(app.services.db)) if (typeof (pool as Partial<Knex>)?.on === "function") (pool as Knex).on("query", count);
 });
@@ -365,8 +417,8 @@ describe.each(PRINCIPALS)("$name", (principal) => {
     const expected = expectedOutcome(principal, [{ type: root, field }]);
     const { res, sql } = await run(principal, sample!);
     assertOutcome(res, expected, [field]);
-    // A denial happens before the resolver: no SQL at all.
-    if (!expected.allowed) expect(sql, `${label(expected)} but ${sql} statements ran`).toBe(0);
+    // A denial happens before the resolver: no SQL at all (a plan-feature denial may look the plan up).
+    if (!expected.allowed && !expected.why.startsWith("plan lacks")) expect(sql, `${label(expected)} but ${sql} statements ran`).toBe(0);
   });
 
   const nestedRows = nestedRuled.map(([type, field]) => {
@@ -436,13 +488,31 @@ describe.each(PRINCIPALS)("$name over graphql-ws", (principal) => {
     sqlCount = 0;
     const out = await subscribeOnce(tokens.get(principal.name), op, trigger);
     if (expected.allowed) {
-      expect(out).toMatchObject({ kind: "next", data: { [field]: { kind: "CREATED" } } });
+      // The trigger creates an item: an item event, and its data.created audit event.
+      const event = { itemChanged: { kind: "CREATED" }, auditEventRecorded: { eventType: "data.created" } }[field];
+      expect(event, `no expected event for ${field}`).toBeDefined();
+      expect(out).toMatchObject({ kind: "next", data: { [field]: event } });
     } else {
       expect(out.kind, JSON.stringify(out)).toBe("errors");
       const errors = (out as Extract<WsOutcome, { kind: "errors" }>).errors;
       expect(errors[0]!.extensions?.code).toBe(expected.code);
       expect(errors[0]!.message).toMatch(expected.message);
       expect(sqlCount).toBe(0);
+    }
+  });
+});
+
+describe("plan features", () => {
+  it("a field that needs a plan feature is refused to an organization whose plan lacks it, even to its ADMIN", async () => {
+    const free = await createOrg(t.app, "perm-free");
+    const plan = (await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: free.id }).first("plan")).plan as PlanId;
+    for (const [key, feature] of Object.entries(FIELD_FEATURES)) {
+      expect(PLANS[plan].features.includes(feature), `${plan} includes ${feature}`).toBe(false);
+      const [root, field] = key.split(".") as [Root, string];
+      // The feature rule runs before the resolver, so any well-formed id will do.
+      const op = await SAMPLES[root][field]!({ ...f, org: free, newApiKey: async () => f.apiKeyId }, PRINCIPALS.find((p) => p.role === "ADMIN")!);
+      const res = await t.gql(op.query, op.variables, free.users.ADMIN.token);
+      expect(res.body.errors?.map((e) => [e.extensions?.code, e.message]), key).toEqual([["FORBIDDEN", expect.stringMatching(new RegExp(`needs the ${feature} feature`))]]);
     }
   });
 });

@@ -19,6 +19,8 @@ const STEPS = Object.keys(STEP_SET) as ProvisionStep[];
 
 const CRUD = ["DELETE", "INSERT", "SELECT", "UPDATE"];
 const TENANT_TABLES = ["items", "members", "projects", "workspaces"];
+/** The tenant's audit trail: append-only for the tenant role (no UPDATE/DELETE on events; the chain head moves forward). */
+const AUDIT_GRANTS = ["audit_chain:SELECT", "audit_chain:UPDATE", "audit_events:INSERT", "audit_events:SELECT"];
 
 const admin = () => t.app.services.db.admin;
 const appRole = () => t.app.services.config.database.appRole;
@@ -45,8 +47,9 @@ async function expectHealthyTenant(id: string) {
   expect(org).toEqual({ status: "active", schema_name: ref.schema, schema_version: LATEST_TENANT_VERSION });
 
   const tables = (await db.raw(`SELECT tablename FROM pg_tables WHERE schemaname = ? ORDER BY 1`, [ref.schema])).rows.map((r: any) => r.tablename);
-  expect(tables).toEqual([...TENANT_TABLES, "schema_migrations"].sort());
+  expect(tables).toEqual(["audit_chain", "audit_events", ...TENANT_TABLES, "schema_migrations"].sort());
   const applied = (await db.raw(`SELECT name FROM ${ref.schema}.schema_migrations ORDER BY name`)).rows.map((r: any) => r.name);
+  expect(applied).toEqual(["001_domain", "002_audit"]);
   expect(applied).toEqual(tenantMigrations.map((m) => m.name).sort());
 
   // The role: NOLOGIN, NOINHERIT, no special powers; the app role is its only member; it is a member of nothing.
@@ -67,7 +70,7 @@ async function expectHealthyTenant(id: string) {
        CROSS JOIN LATERAL aclexplode(c.relacl) a
       WHERE n.nspname = ? AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = ?)
       ORDER BY 1, 2`, [ref.schema, ref.role])).rows.map((g: any) => `${g.t}:${g.p}`);
-  expect(grants).toEqual(TENANT_TABLES.flatMap((tb) => CRUD.map((p) => `${tb}:${p}`)));
+  expect(grants).toEqual([...AUDIT_GRANTS, ...TENANT_TABLES.flatMap((tb) => CRUD.map((p) => `${tb}:${p}`))]);
   // Schema: USAGE only (no CREATE).
   const schemaGrants = (await db.raw(
     `SELECT a.privilege_type AS p FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a

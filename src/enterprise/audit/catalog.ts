@@ -75,10 +75,11 @@ export const MUTATION_EVENT_TYPES: Record<string, AuditEventType> = {
   createApiKey: "admin.apikey.created",
   rotateApiKey: "admin.apikey.rotated",
   revokeApiKey: "admin.apikey.revoked",
+  setPlanOverrides: "admin.plan.changed",
 };
 
 /** Mutations that act on the platform (control plane) rather than on the caller's organization. */
-export const PLATFORM_MUTATIONS = new Set(["createOrganization", "updateOrganization"]);
+export const PLATFORM_MUTATIONS = new Set(["createOrganization", "updateOrganization", "setPlanOverrides"]);
 
 export function eventTypeForMutation(field: string): AuditEventType {
   const mapped = MUTATION_EVENT_TYPES[field];

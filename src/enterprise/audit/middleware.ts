@@ -16,6 +16,8 @@ import { chainFor, fieldScope, platformChain, tenantChain, type AuditEventInput,
 import { beginScoped } from "../../db/knex.js";
 import { tenantPrelude } from "../../tenancy/scope.js";
 import type { Knex } from "knex";
+import type { Permission } from "../../permissions/matrix.js";
+import { ROOT_FIELD_RULES } from "../../permissions/rules.js";
 
 /**
  * Over WebSocket, ctx.inTenant opens one transaction per call. For the duration of a mutation
@@ -104,7 +106,7 @@ async function sessionOf(ctx: RequestContext, token: unknown): Promise<{ organiz
 async function isLocked(ctx: RequestContext, email: unknown): Promise<boolean> {
   try {
     const key = `email:${normalizeEmail(email as string)}`;
-    const row = await ctx.services.db.control.withSchema("control").table("login_throttle").first("key").where({ key }).where("locked_until", ">", ctx.services.db.control.fn.now());
+    const row = await ctx.services.db.control.withSchema("control").table("login_throttle").comment("audit: lockout check").first("key").where({ key }).where("locked_until", ">", ctx.services.db.control.fn.now());
     return Boolean(row);
   } catch {
     return false;
@@ -136,10 +138,18 @@ async function loadBefore(ctx: RequestContext, resourceType: string, args: Recor
   const id = args.id ?? args.userId;
   if (!spec || typeof id !== "string" || !UUID.test(id) || !ctx.principal?.organizationId) return null;
   try {
-    return (await ctx.inTenant((trx) => trx(spec.table).first("*").where(spec.key, id))) ?? null;
+    return (await ctx.inTenant((trx) => trx(spec.table).comment("audit: before image").first("*").where(spec.key, id))) ?? null;
   } catch {
     return null;
   }
+}
+
+/** Whether the caller holds the mutation's rule (the shield decides; this only avoids work for a denial). */
+function mayCall(ctx: RequestContext, field: string): boolean {
+  const rule = (ROOT_FIELD_RULES.Mutation as Record<string, string | undefined>)[field];
+  if (rule === undefined) return false;
+  if (rule === "public" || rule === "authenticated") return true;
+  return ctx.can(rule as Permission);
 }
 
 function mutationWrapper(field: string): IMiddlewareFunction {
@@ -161,7 +171,8 @@ function mutationWrapper(field: string): IMiddlewareFunction {
         // Settings (PII fields) are loaded before any transaction of this request holds a connection.
         if (ctx.principal?.organizationId) await audit.settings.get(ctx.principal.organizationId);
         if (field === "logout" || field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
-        if (tenantScoped && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
+        // This middleware runs outside the shield: read no tenant row for a caller the shield will refuse.
+        if (tenantScoped && mayCall(ctx, field) && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
         result = await resolve(root, args, ctx, info);
       } catch (err) {
         result = err instanceof Error ? err : new Error(String(err));
