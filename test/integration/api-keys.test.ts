@@ -28,7 +28,8 @@ const withKey = (query: string, vars: Record<string, unknown>, key: string, head
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  t = await startTestApp({ API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS), API_KEY_USAGE_FLUSH_MS: "60000" });
+  // No background jobs (metering, audit checkpoints): some tests count every SQL statement.
+  t = await startTestApp({ API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS), API_KEY_USAGE_FLUSH_MS: "60000", METERING_ENABLED: "false", AUDIT_CHECKPOINT_INTERVAL_MS: "0" });
   [a, b, root] = await Promise.all([createOrg(t.app, "keys-a"), createOrg(t.app, "keys-b"), createSuperAdmin(t.app)]);
   const up = await t.gql(`mutation($id: ID!) { updateOrganization(id: $id, input: { plan: STARTER }) { plan } }`, { id: a.id }, root.token);
   expect(up.body.data.updateOrganization.plan).toBe("STARTER");

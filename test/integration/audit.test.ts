@@ -66,6 +66,7 @@ describe("every mutation in the schema is audited exactly once", () => {
       revokeApiKey: async () => ({ query: `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, vars: { id: state.rotated }, token: admin, type: "admin.apikey.revoked", chain: "tenant" }),
       setPlanOverrides: async () => ({ query: `mutation($o: ID!) { setPlanOverrides(organizationId: $o, input: { featuresEnabled: ["sso"] }) { organizationId } }`, vars: { o: other.id }, token: root.token, type: "admin.plan.changed", chain: "platform" }),
       updateAuditSettings: async () => ({ query: `mutation { updateAuditSettings(input: { readAudit: OFF }) { readAudit } }`, token: admin, type: "config.audit.updated", chain: "tenant" }),
+      updateAlertThresholds: async () => ({ query: `mutation { updateAlertThresholds(input: { minCalls: 25 }) { minCalls } }`, token: admin, type: "config.alerts.updated", chain: "tenant" }),
     };
     const fields = Object.keys(t.app.schema.getMutationType()!.getFields());
     // A mutation added without a sample here fails this test: every mutation must prove its event.
@@ -113,16 +114,22 @@ describe("transactions", () => {
 });
 
 describe("two mutations in one request", () => {
-  it("share the request transaction; one that needs its own transaction is refused instead of waiting on the chain", async () => {
+  it("share the request transaction (membership and organization changes included); one that needs its own transaction is refused instead of waiting on the chain", async () => {
     const admin = org.users.ADMIN.token;
     const before = await lastSeq(t.app, org.id);
     const two = await t.gql(`mutation($p: ID!) { a: createItem(input: { projectId: $p, title: "one" }) { id } b: createItem(input: { projectId: $p, title: "two" }) { id } }`, { p: org.projectId }, admin);
     expect(two.body.errors).toBeUndefined();
     expect((await auditRows(t.app, org.id, before)).map((r) => r.event_type)).toEqual(["data.created", "data.created"]);
     const mid = await lastSeq(t.app, org.id);
+    // A rename now runs inside the request transaction: both changes and both events commit together.
     const mixed = await t.gql(`mutation($p: ID!) { a: createItem(input: { projectId: $p, title: "three" }) { id } b: renameOrganization(name: "Mixed") { id } }`, { p: org.projectId }, admin);
-    expect(codes(mixed)).toEqual(["CONFLICT"]);
-    expect(await auditRows(t.app, org.id, mid)).toEqual([]);
+    expect(mixed.body.errors).toBeUndefined();
+    expect((await auditRows(t.app, org.id, mid)).map((r) => r.event_type)).toEqual(["data.created", "config.organization.renamed"]);
+    // Session changes still run in their own transaction: refused, and the whole request rolls back.
+    const last = await lastSeq(t.app, org.id);
+    const refused = await t.gql(`mutation($p: ID!, $o: ID!) { a: createItem(input: { projectId: $p, title: "four" }) { id } b: switchOrganization(organizationId: $o) { accessToken } }`, { p: org.projectId, o: org.id }, admin);
+    expect(codes(refused)).toEqual(["CONFLICT"]);
+    expect(await auditRows(t.app, org.id, last)).toEqual([]);
   });
 });
 

@@ -26,7 +26,8 @@ let sql = 0;
 const bodies: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp();
+// No background jobs (metering ticks and flushes, audit checkpoints): these tests count every SQL statement.
+  t = await startTestApp({ METERING_ENABLED: "false", AUDIT_CHECKPOINT_INTERVAL_MS: "0" });
   org = await createOrg(t.app, "badin");
   // API key fields also need the api_keys feature (not on the Free plan).
   await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: org.id }).update({ plan: "professional" });

@@ -18,7 +18,8 @@ let base: string;
 let sql = 0;
 
 beforeAll(async () => {
-  t = await startTestApp();
+// No background jobs (metering ticks and flushes, audit checkpoints): these tests count every SQL statement.
+  t = await startTestApp({ METERING_ENABLED: "false", AUDIT_CHECKPOINT_INTERVAL_MS: "0" });
   org = await createOrg(t.app, "limits");
   token = org.users.ADMIN.token;
   base = t.url.replace(/\/graphql$/, "");

@@ -8,6 +8,8 @@ import { DEFAULT_THRESHOLDS, effectiveThresholds, thresholdsSchema } from "../me
 import type { AlertPayload, UsageTickPayload } from "../metering/events.js";
 import { PRICING } from "../metering/pricing.js";
 import * as analytics from "./analytics.service.js";
+import { withControlStatements } from "../../tenancy/scope.js";
+import { enrichAudit } from "../audit/recorder.js";
 import {
   Alert, AlertThresholds, AlertThresholdsInput, AnalyticsSummary, CostReport, DailyActiveUsers, GranularityEnum, PriceItem,
   TenantOrderEnum, TenantUsage, TimeRangeInput, UsagePoint, UsageTotals, UsageUpdate, asGranularity, asTenantOrder,
@@ -84,26 +86,31 @@ export class AnalyticsResolver {
 
   @Mutation(() => AlertThresholds, { description: "Change your organization's alert thresholds (omitted fields keep their value; null resets to the default)." })
   async updateAlertThresholds(@Ctx() ctx: RequestContext, @Arg("input", () => AlertThresholdsInput) input: AlertThresholdsInput) {
-    const orgId = ctx.requireTenant().id;
-    const db = ctx.services.db.control;
-    const row = await db.withSchema("control").table("alert_settings").first("thresholds").where({ organization_id: orgId });
-    const merged: Record<string, unknown> = { ...(row?.thresholds ?? {}) };
-    for (const [k, v] of Object.entries(input)) {
-      if (v === undefined) continue;
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
-    const parsed = thresholdsSchema.partial().safeParse(merged);
-    if (!parsed.success) throw badInput(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), "input");
-    const full = { ...DEFAULT_THRESHOLDS, ...parsed.data };
-    if (full.quotaWarningPercent > full.quotaErrorPercent || full.p95WarningMs > full.p95ErrorMs)
-      throw badInput("warning thresholds must not exceed error thresholds", "input");
-    await db.raw(
-      `INSERT INTO control.alert_settings (organization_id, thresholds) VALUES (?, ?::jsonb)
-       ON CONFLICT (organization_id) DO UPDATE SET thresholds = EXCLUDED.thresholds, updated_at = now()`,
-      [orgId, JSON.stringify(parsed.data)],
-    );
-    ctx.services.metering.invalidate(orgId);
+    const tenant = ctx.requireTenant();
+    const orgId = tenant.id;
+    // In the request's tenant transaction: the change and its audit event commit together.
+    const { before, full } = await ctx.inTenant((trx) => withControlStatements(trx, tenant, async () => {
+      const row = await trx.withSchema("control").table("alert_settings").first("thresholds").where({ organization_id: orgId }).forUpdate();
+      const merged: Record<string, unknown> = { ...(row?.thresholds ?? {}) };
+      for (const [k, v] of Object.entries(input)) {
+        if (v === undefined) continue;
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      const parsed = thresholdsSchema.partial().safeParse(merged);
+      if (!parsed.success) throw badInput(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), "input");
+      const full = { ...DEFAULT_THRESHOLDS, ...parsed.data };
+      if (full.quotaWarningPercent > full.quotaErrorPercent || full.p95WarningMs > full.p95ErrorMs)
+        throw badInput("warning thresholds must not exceed error thresholds", "input");
+      await trx.raw(
+        `INSERT INTO control.alert_settings (organization_id, thresholds) VALUES (?, ?::jsonb)
+         ON CONFLICT (organization_id) DO UPDATE SET thresholds = EXCLUDED.thresholds, updated_at = now()`,
+        [orgId, JSON.stringify(parsed.data)],
+      );
+      return { before: effectiveThresholds(row?.thresholds), full };
+    }));
+    enrichAudit({ resourceType: "Organization", resourceId: orgId, before, after: full });
+    ctx.afterCommit(() => ctx.services.metering.invalidate(orgId));
     return full;
   }
 
