@@ -36,6 +36,11 @@ export async function upsertMemberProjection(trx: Knex.Transaction, m: { id: str
     .merge({ email: m.email, display_name: m.displayName, role: m.role, updated_at: trx.fn.now() });
 }
 
+export async function setMemberProjectionRole(trx: Knex.Transaction, userId: string, role: OrgRole): Promise<MemberRow | null> {
+  const [row] = await trx("members").where({ user_id: userId }).update({ role, updated_at: trx.fn.now() }).returning(COLUMNS);
+  return (row ?? null) as MemberRow | null;
+}
+
 export async function deleteMemberProjection(trx: Knex.Transaction, userId: string) {
   await trx("members").where({ user_id: userId }).delete();
 }

@@ -2,6 +2,7 @@
 // and the audit event change in the request's tenant transaction, so they commit or roll back
 // with the rest of the mutation operation (ctx.inTenant; the control-plane statements step out of
 // the tenant role and back in through withControlStatements). Mutations only.
+import type { Knex } from "knex";
 import type { RequestContext } from "../../context/index.js";
 import { badInput, conflict, notFound } from "../../errors/app-error.js";
 import { normalizeEmail } from "../../auth/identity.service.js";
@@ -46,24 +47,30 @@ export async function addMember(ctx: RequestContext, input: AddMemberInput): Pro
   });
 }
 
+/**
+ * Lock the organization's admin rows, then the target membership (one lock order for every role
+ * change and removal, so crossed demotions queue instead of deadlocking), and refuse to take away
+ * the last admin.
+ */
+async function lockMembershipKeepingAnAdmin(trx: Knex.Transaction, orgId: string, userId: string, losesAdmin: boolean) {
+  const admins = await repo.countAdminsForUpdate(trx, orgId);
+  const current = await repo.getMembership(trx, orgId, userId);
+  if (!current) throw notFound("Member");
+  if (current.role === "ADMIN" && losesAdmin && admins <= 1) throw conflict("An organization must keep at least one admin");
+  return current;
+}
+
 export async function updateMemberRole(ctx: RequestContext, userIdInput: string, role: OrgRole): Promise<repo.MemberRow> {
   const userId = parseId(userIdInput, "userId");
   const tenant = ctx.requireTenant();
   const orgId = tenant.id;
   return ctx.inTenant(async (trx) => {
     const current = await withControlStatements(trx, tenant, async () => {
-      // Admin rows first, then the target: one lock order for every role change, so crossed
-      // demotions queue instead of deadlocking.
-      const admins = await repo.countAdminsForUpdate(trx, orgId);
-      const current = await repo.getMembership(trx, orgId, userId);
-      if (!current) throw notFound("Member");
-      if (current.role === "ADMIN" && role !== "ADMIN" && admins <= 1)
-        throw conflict("An organization must keep at least one admin");
+      const current = await lockMembershipKeepingAnAdmin(trx, orgId, userId, role !== "ADMIN");
       await repo.setMembershipRole(trx, orgId, userId, role);
       return current;
     });
-    const [row] = await trx("members").where({ user_id: userId }).update({ role, updated_at: trx.fn.now() })
-      .returning(["user_id as id", "email", "display_name as displayName", "role", "created_at as createdAt"]);
+    const row = await repo.setMemberProjectionRole(trx, userId, role);
     if (!row) throw notFound("Member");
     await ctx.services.audit.record(trx, tenantChain(orgId), { type: "admin.member.role_changed", resourceType: "Member", resourceId: userId, before: { role: current.role }, after: { role } }, ctx);
     return row as repo.MemberRow;
@@ -76,11 +83,7 @@ export async function removeMember(ctx: RequestContext, userIdInput: string): Pr
   const orgId = tenant.id;
   return ctx.inTenant(async (trx) => {
     const current = await withControlStatements(trx, tenant, async () => {
-      const admins = await repo.countAdminsForUpdate(trx, orgId);
-      const current = await repo.getMembership(trx, orgId, userId);
-      if (!current) throw notFound("Member");
-      if (current.role === "ADMIN" && admins <= 1)
-        throw conflict("An organization must keep at least one admin");
+      const current = await lockMembershipKeepingAnAdmin(trx, orgId, userId, true);
       await repo.deleteMembership(trx, orgId, userId);
       return current;
     });
