@@ -106,6 +106,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
     next();
   });
   app.use(healthRouter(db.control, () => draining));
+  // Audit downloads: the same authentication (JWT or API key) and rate limits as /graphql.
+  app.use("/audit", limitsMiddleware(services));
   app.use(auditRouter(services));
   app.use(
     "/graphql",

@@ -96,12 +96,6 @@ export async function authenticateCredentials(
   return authenticate(services, c.authorization);
 }
 
-/** JWT only (kept for callers that build a context by hand); the transports use authenticateCredentials + createContext. */
-export function buildContext(services: Services, input: CredentialInput): RequestContext {
-  const principal = authenticate(services, input.authorization);
-  return createContext(services, principal, input);
-}
-
 export function createContext(services: Services, principal: Principal | null, input: Omit<CredentialInput, "authorization">): RequestContext {
   let trxPromise: Promise<Knex.Transaction> | undefined;
   let hooks: Array<() => void> | undefined;

@@ -251,6 +251,24 @@ describe("querying, export and report", () => {
     expect(denied.status).toBe(403);
     const anon = await fetch(`${base}/audit/export`);
     expect(anon.status).toBe(401);
+    const garbage = await fetch(`${base}/audit/export`, { headers: { authorization: "Bearer not-a-token" } });
+    expect(garbage.status).toBe(401);
+    expect(await garbage.text()).not.toMatch(/tenant_|stack|select /i);
+  });
+
+  it("exports with an API key scoped to audit:read, through the same authentication as /graphql", async () => {
+    const base = t.url.replace(/\/graphql$/, "");
+    await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: other.id }).update({ plan: "professional" });
+    t.app.services.registry.invalidate(other.id);
+    t.app.services.plans.invalidate(other.id);
+    const created = await t.gql(`mutation { createApiKey(input: { name: "auditor", scopes: ["audit:read"] }) { secret } }`, undefined, other.users.ADMIN.token);
+    expect(created.body.errors).toBeUndefined();
+    const secret = created.body.data.createApiKey.secret as string;
+    const res = await fetch(`${base}/audit/export?format=json`, { headers: { "x-api-key": secret } });
+    expect(res.status).toBe(200);
+    const rows = (await res.json()) as any[];
+    expect(rows.at(-1).event_type).toBe("data.export");
+    expect(rows.at(-1).api_key_id).not.toBeNull();
   });
 
   it("produces the compliance report as JSON and PDF", async () => {

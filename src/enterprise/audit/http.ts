@@ -1,9 +1,8 @@
 // Authenticated HTTP downloads: GET /audit/export?format=csv|json&from&to (streamed rows, never the
 // whole range in memory) and GET /audit/report.pdf?from&to. Same credentials and context as
 // /graphql; requires audit:read; only the caller's organization; each download is itself audited.
-import { randomUUID } from "node:crypto";
 import { Router, type Request, type Response } from "express";
-import { buildContext, type RequestContext } from "../../context/index.js";
+import { createContext, type RequestContext } from "../../context/index.js";
 import type { Services } from "../../context/services.js";
 import { AppError, badInput, forbidden } from "../../errors/app-error.js";
 import { httpStatusFor } from "../../errors/mask.js";
@@ -11,9 +10,9 @@ import { withTenant } from "../../tenancy/scope.js";
 import { complianceReport, period } from "./audit.resolver.js";
 import { EVENT_COLUMNS, streamEvents } from "./query.js";
 import { renderPdf } from "./report.js";
+import { authenticatedOf } from "../rate-limit/http.js";
 
 const CSV_COLUMNS = EVENT_COLUMNS;
-const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -30,12 +29,13 @@ function dateParam(v: unknown, name: string, fallback: Date): Date {
   return d;
 }
 
-function context(services: Services, req: Request): RequestContext {
-  const given = req.headers["x-request-id"];
-  const ctx = buildContext(services, {
-    authorization: req.headers.authorization,
+/** The caller, as authenticated by the limits middleware in front of these routes (JWT or API key). */
+function context(services: Services, req: Request, res: Response): RequestContext {
+  const auth = authenticatedOf(res);
+  if (auth?.error) throw auth.error;
+  const ctx = createContext(services, auth?.principal ?? null, {
     client: { ip: req.ip, userAgent: req.headers["user-agent"] },
-    requestId: typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID(),
+    requestId: res.locals.requestId as string,
     transport: "http",
   });
   if (!ctx.principal) throw new AppError("UNAUTHENTICATED", "Authentication required");
@@ -57,7 +57,7 @@ export function auditRouter(services: Services): Router {
   r.get("/audit/export", async (req, res) => {
     let ctx: RequestContext;
     try {
-      ctx = context(services, req);
+      ctx = context(services, req, res);
     } catch (err) {
       return fail(res, err, services);
     }
@@ -68,10 +68,11 @@ export function auditRouter(services: Services): Router {
       const { from, to } = period(dateParam(req.query.from, "from", new Date(0)), dateParam(req.query.to, "to", new Date(Date.now() + 60_000)));
       const types = typeof req.query.eventType === "string" ? req.query.eventType.split(",").slice(0, 50) : null;
       const tenant = ctx.requireTenant();
-      // The export is recorded (and committed) before any row leaves.
-      await withTenant(services.db.app, tenant, (trx) => services.audit.record(trx, { kind: "tenant", tenant }, {
+      // The export is recorded (and committed) before any row leaves; inTenant also refuses a suspended organization.
+      await ctx.inTenant((trx) => services.audit.record(trx, { kind: "tenant", tenant }, {
         type: "data.export", resourceType: "AuditEvent", metadata: { format, from: from.toISOString(), to: to.toISOString(), eventTypes: types },
       }, ctx));
+      await ctx.finish(true);
       await withTenant(services.db.app, tenant, async (trx) => {
         res.status(200);
         res.setHeader("content-type", format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
@@ -99,7 +100,7 @@ export function auditRouter(services: Services): Router {
   r.get("/audit/report.pdf", async (req, res) => {
     let ctx: RequestContext | undefined;
     try {
-      ctx = context(services, req);
+      ctx = context(services, req, res);
       const { from, to } = period(dateParam(req.query.from, "from", new Date(Date.now() - 30 * 86_400_000)), dateParam(req.query.to, "to", new Date()));
       const tenant = ctx.requireTenant();
       const report = await complianceReport(ctx, from, to);
