@@ -9,6 +9,7 @@ import cors from "cors";
 import express from "express";
 import type { GraphQLSchema } from "graphql";
 import type { Config } from "./config/index.js";
+import { AppError } from "./errors/app-error.js";
 import { IdentityService } from "./auth/identity.service.js";
 import { TokenService } from "./auth/jwt.js";
 import { createContext } from "./context/index.js";
@@ -90,7 +91,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
   const httpServer = createServer(app);
-  const ws = attachWebSocketServer(services, schema, httpServer);
+  const ws = attachWebSocketServer(services, schema, httpServer, app.get("trust proxy fn"));
   const apollo = createApollo(services, schema, httpServer, [
     { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
     meteringPlugin(),
@@ -120,9 +121,13 @@ export async function buildApp(config: Config, opts: { logger?: Logger; database
         const client = { ip: req.ip, userAgent: req.headers["user-agent"] };
         const auth = authenticatedOf(res);
         if (auth?.error) {
+          if (!(auth.error instanceof AppError)) {
+            logger.error({ err: auth.error, requestId }, "authentication failed");
+            throw new AppError("SERVICE_UNAVAILABLE", "Authentication is unavailable; retry shortly");
+          }
           // A rejected credential is a security event (platform chain: the token names no trusted organization).
           await services.audit.recordOutcome(undefined, {
-            type: "auth.token.invalid", result: "failure", reason: auth.error instanceof Error ? auth.error.message : "invalid credentials",
+            type: "auth.token.invalid", result: "failure", reason: auth.error.message,
             actor: { type: "anonymous", ip: client.ip ?? null, userAgent: client.userAgent?.slice(0, 512) ?? null, requestId },
           }, platformChain(null));
           throw auth.error;

@@ -3,7 +3,6 @@
 // `npm test` needs nothing installed. Tenant roles (cluster-wide) created by the run are dropped too.
 import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -12,17 +11,8 @@ import { bootstrapDatabase } from "../src/db/bootstrap.js";
 import { ensureDatabase } from "../src/db/index.js";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { createLogger } from "../src/observability/logger.js";
+import { freePort } from "./helpers/net.js";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 export default async function setup() {
   const logger = createLogger({ logLevel: "warn" });

@@ -9,7 +9,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +17,7 @@ import pg from "pg";
 import { prepareData, type BenchData } from "./data.js";
 import { runLoad, type Figures } from "./load.js";
 import { buildPairs, checkCorrectness, REQUEST_TYPES, tokenService, type RequestType } from "./requests.js";
+import { freePort } from "../../test/helpers/net.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const LOG_DIR = path.join(ROOT, ".data/bench/logs");
@@ -50,16 +50,6 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 
 // ---- child processes ----
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 interface Server {
   name: Target;

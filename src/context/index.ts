@@ -64,11 +64,18 @@ export interface CredentialInput {
   socket?: WebSocket;
 }
 
-export function authenticate(services: Services, authorization: string | null | undefined): Principal | null {
+/** The token of an `Authorization: Bearer <token>` header; null without a header; UNAUTHENTICATED for another scheme. */
+export function bearerToken(authorization: string | null | undefined): string | null {
   if (!authorization) return null;
   const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!m) throw unauthenticated("Authorization must be 'Bearer <token>'");
-  const claims = services.tokens.verifyAccess(m[1]!);
+  return m[1]!;
+}
+
+export function authenticate(services: Services, authorization: string | null | undefined): Principal | null {
+  const token = bearerToken(authorization);
+  if (!token) return null;
+  const claims = services.tokens.verifyAccess(token);
   return {
     userId: claims.sub,
     sessionId: claims.sid,
@@ -91,7 +98,7 @@ export async function authenticateCredentials(
     if (c.authorization) throw unauthenticated("Send either X-API-Key or Authorization, not both");
     return services.apiKeys.authenticate(c.apiKey, c.ip);
   }
-  const bearer = c.authorization ? /^Bearer\s+(\S+)$/i.exec(c.authorization.trim())?.[1] : undefined;
+  const bearer = bearerToken(c.authorization);
   if (bearer && looksLikeApiKey(bearer)) return services.apiKeys.authenticate(bearer, c.ip);
   return authenticate(services, c.authorization);
 }

@@ -1,11 +1,12 @@
 // graphql-ws on the HTTP server's port and path. The connection authenticates once in
 // connection_init through the same code as HTTP; each operation gets its own context, the same
 // parse/validation limits and cost check as HTTP, and masked errors.
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import proxyaddr from "proxy-addr";
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { authenticateCredentials, createContext, type Principal } from "../context/index.js";
+import { authenticateCredentials, bearerToken, createContext, type Principal } from "../context/index.js";
 import type { Services } from "../context/services.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { createErrorFormatter } from "../errors/mask.js";
@@ -29,7 +30,13 @@ interface Extra extends Record<PropertyKey, unknown> {
   ops?: Map<string, WsOperation>;
 }
 
-export function attachWebSocketServer(services: Services, schema: GraphQLSchema, httpServer: Server) {
+export function attachWebSocketServer(
+  services: Services,
+  schema: GraphQLSchema,
+  httpServer: Server,
+  trust: (addr: string, i: number) => boolean = () => false,
+) {
+  const clientAddress = (req: IncomingMessage) => proxyaddr(req, trust);
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1 << 20 });
   const g = services.config.graphql;
   const rules = [...specifiedRules, ...validationRules(g)];
@@ -75,6 +82,13 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
     });
   };
 
+  /** A refusal as a GraphQL error; anything unexpected (a database or Redis failure) is logged and reported as unavailable. */
+  const unavailable = (err: unknown): GraphQLError => {
+    if (err instanceof GraphQLError) return err;
+    services.logger.error({ err }, "websocket operation could not be admitted");
+    return new AppError("SERVICE_UNAVAILABLE", "A dependency is unavailable; retry shortly");
+  };
+
   const handle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
@@ -86,16 +100,22 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
         const auth = params.authorization ?? params.Authorization;
         const key = params["x-api-key"] ?? params["X-API-Key"] ?? params.apiKey;
         const req = ctx.extra.request;
-        ctx.extra.ip = req.socket.remoteAddress;
+        // The same client address as HTTP's req.ip (TRUST_PROXY honoured): allowlists and per-address limits use it.
+        ctx.extra.ip = clientAddress(req);
         ctx.extra.userAgent = req.headers["user-agent"];
         try {
           const credentials = { authorization: typeof auth === "string" ? auth : undefined, apiKey: typeof key === "string" ? key : undefined, ip: ctx.extra.ip };
           ctx.extra.principal = await authenticateCredentials(services, credentials);
           if (ctx.extra.principal?.apiKey) {
-            const presented = (ctx.extra.apiKey = credentials.apiKey ?? credentials.authorization?.replace(/^Bearer\s+/i, ""));
-            watchKey(ctx.extra.socket, presented!, ctx.extra.ip);
+            const presented = (ctx.extra.apiKey = credentials.apiKey ?? bearerToken(credentials.authorization)!);
+            watchKey(ctx.extra.socket, presented, ctx.extra.ip);
           }
         } catch (err) {
+          // A database or Redis failure is not a bad credential: log it and let graphql-ws close with 4500.
+          if (!(err instanceof GraphQLError)) {
+            services.logger.error({ err }, "websocket authentication failed");
+            throw new Error("authentication unavailable");
+          }
           await services.audit.recordOutcome(undefined, {
             type: "auth.token.invalid", result: "failure", reason: (err as Error).message,
             actor: { type: "anonymous", ip: ctx.extra.ip ?? null, userAgent: ctx.extra.userAgent?.slice(0, 512) ?? null },
@@ -126,16 +146,8 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
           if (ctx.extra.apiKey) principal = ctx.extra.principal = await services.apiKeys.authenticate(ctx.extra.apiKey, ctx.extra.ip);
           await admitOperation(principal, ctx.extra.ip);
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new AppError("SERVICE_UNAVAILABLE", "Rate limiting is unavailable; retry shortly")];
+          return [unavailable(err)];
         }
-        if (operation.operation === "subscription") {
-          const capped = metering.connections.subscriptionStarted(ctx.extra.socket, id);
-          if (capped) return [capped];
-        }
-        const op: WsOperation = { name: payload.operationName ?? operation.name?.value ?? null, type: operation.operation, started: performance.now(), codes: [], bytes: 0 };
-        (ctx.extra.ops ??= new Map()).set(id, op);
-        // A subscription counts as one call when it starts; its lifetime is not a latency.
-        if (op.type === "subscription") meter(principal, op, null);
         const contextValue = createContext(services, principal, {
           transport: "ws",
           client: { ip: ctx.extra.ip, userAgent: ctx.extra.userAgent },
@@ -145,8 +157,18 @@ export function attachWebSocketServer(services: Services, schema: GraphQLSchema,
           const cost = assessCost(schema, document, operation, payload.variables ?? undefined, g.maxCost);
           await chargeCost(contextValue, cost.requested, cost.maximum);
         } catch (err) {
-          return [err as GraphQLError];
+          return [unavailable(err)];
         }
+        // Only an admitted operation takes a subscription slot and is metered (graphql-ws calls
+        // onComplete only for operations that started, so a refused one must hold nothing).
+        if (operation.operation === "subscription") {
+          const capped = metering.connections.subscriptionStarted(ctx.extra.socket, id);
+          if (capped) return [capped];
+        }
+        const op: WsOperation = { name: payload.operationName ?? operation.name?.value ?? null, type: operation.operation, started: performance.now(), codes: [], bytes: 0 };
+        (ctx.extra.ops ??= new Map()).set(id, op);
+        // A subscription counts as one call when it starts; its lifetime is not a latency.
+        if (op.type === "subscription") meter(principal, op, null);
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onError: (ctx, id, _payload, errors) => {

@@ -1,17 +1,9 @@
 // SIGTERM under load: readiness fails first, in-flight requests finish, the process exits 0 in time.
 // Runs the real entry point (src/main.ts) as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/net.js";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let child: ChildProcess | undefined;
 afterAll(() => {

@@ -96,6 +96,8 @@ export class ConnectionRegistry {
   unregister(socket: WebSocket): void {
     const c = this.conns.get(socket);
     if (!c) return;
+    // Release the organization's subscription slots first: subscriptionEnded needs the connection.
+    for (const id of [...c.subscriptions]) this.subscriptionEnded(socket, id);
     this.conns.delete(socket);
     if (c.timer) clearTimeout(c.timer);
     const org = c.principal?.organizationId;
@@ -108,7 +110,6 @@ export class ConnectionRegistry {
       unindex(this.bySession, c.principal.sessionId, c);
       if (c.principal.apiKey) unindex(this.byApiKey, c.principal.apiKey.id, c);
     }
-    for (const id of [...c.subscriptions]) this.subscriptionEnded(socket, id);
   }
 
   /** Count a subscription against its organization; RATE_LIMITED when the cap is reached. */

@@ -69,6 +69,8 @@ const MAX_NAMES_PER_ORG_MINUTE = 200;
 const MAX_PENDING_BATCHES = 10_000;
 const SEP = "\u0000";
 
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
 export class Meter {
   readonly instanceId: string;
   private seq = 0;
@@ -92,7 +94,9 @@ export class Meter {
     const at = r.at ?? Date.now();
     const minute = at - (at % 60_000);
     const org = r.organizationId;
-    let name = (r.operationName || "(anonymous)").slice(0, MAX_OPERATION_NAME);
+    // Only GraphQL names are kept: a client-chosen string (NUL, lone surrogates) would make the
+    // batch's jsonb cast fail and block every later flush.
+    let name = r.operationName && GRAPHQL_NAME.test(r.operationName) ? r.operationName.slice(0, MAX_OPERATION_NAME) : r.operationName ? "(invalid)" : "(anonymous)";
     let key = org + SEP + minute + SEP + name + SEP + r.operationType;
     let a = this.aggregates.get(key);
     if (!a) {

@@ -47,7 +47,9 @@ export function meterHttp(metering: Metering, ctx: RequestContext, res: Response
   const started = performance.now();
   const holder: { noted?: Noted } = {};
   (ctx as WithHolder)[HOLDER] = holder;
-  res.once("finish", () => {
+  // "close" fires for every response, also when the client went away before it was sent (the
+  // operation did its work, and may be billable).
+  res.once("close", () => {
     const n = holder.noted;
     const org = ctx.principal?.organizationId;
     if (!n || !org) return;
