@@ -207,6 +207,32 @@ describe("read auditing and PII redaction", () => {
     expect(JSON.stringify(rows[1])).not.toContain("a long enough password");
     await t.gql(`mutation { updateAuditSettings(input: { readAudit: OFF, piiFields: [] }) { readAudit } }`, undefined, admin);
   });
+
+  it("records only the fields an update really changed", async () => {
+    const admin = org.users.ADMIN.token;
+    const created = await t.gql(`mutation($p: ID!) { createItem(input: { projectId: $p, title: "before" }) { id } }`, { p: org.projectId }, admin);
+    const before = await lastSeq(t.app, org.id);
+    const upd = await t.gql(`mutation($id: ID!) { updateItem(id: $id, input: { title: "after" }) { id } }`, { id: created.body.data.createItem.id }, admin);
+    expect(upd.body.errors).toBeUndefined();
+    const [row] = await auditRows(t.app, org.id, before);
+    expect(row.event_type).toBe("data.updated");
+    expect(row.changes.title).toEqual({ before: "before", after: "after" });
+    expect(Object.keys(row.changes)).toEqual(["title"]); // no snake_case/camelCase phantom changes
+  });
+
+  it("records parallel query fields of one request as consecutive events of one chain", async () => {
+    const admin = org.users.ADMIN.token;
+    await t.gql(`mutation { updateAuditSettings(input: { readAudit: ALL }) { readAudit } }`, undefined, admin);
+    const before = await lastSeq(t.app, org.id);
+    // Query root fields run at the same time on the request's one transaction.
+    const res = await t.gql(`{ workspaces(first: 5) { totalCount } projects(first: 5) { totalCount } members(first: 5) { totalCount } }`, undefined, admin);
+    expect(res.body.errors).toBeUndefined();
+    const rows = await auditRows(t.app, org.id, before);
+    expect(rows.map((r) => r.event_type)).toEqual(["data.read", "data.read", "data.read"]);
+    expect(rows.map((r) => Number(r.seq))).toEqual([before + 1, before + 2, before + 3]);
+    expect((await t.gql(`{ verifyAuditTrail { ok } }`, undefined, admin)).body.data.verifyAuditTrail.ok).toBe(true);
+    await t.gql(`mutation { updateAuditSettings(input: { readAudit: OFF }) { readAudit } }`, undefined, admin);
+  });
 });
 
 describe("querying, export and report", () => {

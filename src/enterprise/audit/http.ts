@@ -78,7 +78,12 @@ export function auditRouter(services: Services): Router {
         res.setHeader("content-type", format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
         res.setHeader("content-disposition", `attachment; filename="audit-${tenant.id}.${format}"`);
         res.setHeader("x-request-id", ctx.requestId);
-        const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((ok) => res.once("drain", ok)));
+        // A client that goes away never drains: wake on close too, so the transaction (and its pooled connection) ends.
+        const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((ok) => {
+          const done = () => { res.off("drain", done); res.off("close", done); ok(); };
+          res.once("drain", done);
+          res.once("close", done);
+        }));
         await write(format === "csv" ? `${CSV_COLUMNS.join(",")}\n` : "[\n");
         let first = true;
         for await (const row of streamEvents(trx, "audit_events", { from, to, eventTypes: types })) {

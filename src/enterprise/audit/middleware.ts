@@ -53,12 +53,17 @@ async function withFieldTransaction<T>(ctx: RequestContext, run: () => Promise<T
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDENTITY = new Set(["login", "refreshToken", "logout", "switchOrganization"]);
 /** Tenant tables whose rows give the "before" values of update/delete mutations. */
+// Member changes record their own before image inside their transaction (member.service.ts).
 const BEFORE_TABLES: Record<string, { table: string; key: string }> = {
   Item: { table: "items", key: "id" },
   Project: { table: "projects", key: "id" },
   Workspace: { table: "workspaces", key: "id" },
-  Member: { table: "members", key: "user_id" },
 };
+
+/** Column names as the repositories return them (project_id → projectId), so before and after diff field by field. */
+function camelKeys(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+}
 /** Audit queries are not themselves recorded as data reads. */
 const NOT_READ_AUDITED = new Set(["auditEvents", "verifyAuditTrail", "complianceReport", "auditSettings", "auditEventTypes", "me", "permissionMatrix"]);
 
@@ -138,7 +143,8 @@ async function loadBefore(ctx: RequestContext, resourceType: string, args: Recor
   const id = args.id ?? args.userId;
   if (!spec || typeof id !== "string" || !UUID.test(id) || !ctx.principal?.organizationId) return null;
   try {
-    return (await ctx.inTenant((trx) => trx(spec.table).comment("audit: before image").first("*").where(spec.key, id))) ?? null;
+    const row = await ctx.inTenant((trx) => trx(spec.table).comment("audit: before image").first("*").where(spec.key, id));
+    return row ? camelKeys(row) : null;
   } catch {
     return null;
   }

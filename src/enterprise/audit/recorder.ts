@@ -104,18 +104,30 @@ export interface RecorderDeps {
 }
 
 export class AuditRecorder {
+  /** Appends through one transaction run one after another (parallel query fields share a transaction). */
+  private readonly queues = new WeakMap<Knex.Transaction, Promise<unknown>>();
+
   constructor(private readonly deps: RecorderDeps) {}
 
   get enabled() {
     return this.deps.enabled;
   }
 
-  /** Append one event to `chain` inside `trx`. */
-  async record(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, ctx?: RequestContext): Promise<RecordedEvent | null> {
+  /**
+   * Append one event to `chain` inside `trx`. A lock does not block its own transaction, so two
+   * appends through one transaction at once would read the same head: they are queued instead.
+   */
+  record(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, ctx?: RequestContext): Promise<RecordedEvent | null> {
     const scope = fieldScope.getStore();
     if (scope) scope.recorded++;
-    if (!this.deps.enabled) return null;
+    if (!this.deps.enabled) return Promise.resolve(null);
     const context = ctx ?? scope?.ctx;
+    const run = (this.queues.get(trx) ?? Promise.resolve()).catch(() => undefined).then(() => this.append(trx, chain, input, context));
+    this.queues.set(trx, run);
+    return run;
+  }
+
+  private async append(trx: Knex.Transaction, chain: AuditChain, input: AuditEventInput, context: RequestContext | undefined): Promise<RecordedEvent | null> {
     const spec = EVENT_TYPES[input.type];
     const orgForPii = chain.kind === "tenant" ? chain.tenant.id : chain.organizationId;
     const pii = orgForPii ? await this.deps.piiFields(orgForPii) : [];

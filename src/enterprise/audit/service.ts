@@ -94,10 +94,10 @@ export class AuditService {
     if (held && held !== trx && !held.isCompleted() && chain.kind === "tenant") {
       throw new AppError("CONFLICT", "Send this mutation in its own request: an earlier mutation of this request is still uncommitted");
     }
-    const event = await this.recorder.record(trx, chain, input, ctx);
-    // The head stays locked until `trx` ends: later standalone writes of this request wait for it.
-    if (event && c?.transport === "http" && chain.kind === "tenant") requestState(c).headTrx = trx;
-    return event;
+    // The head is locked from the first append until `trx` ends: mark it before the lock is taken,
+    // so a standalone write of this request (a sibling field's denial) waits instead of blocking on it.
+    if (this.enabled && c?.transport === "http" && chain.kind === "tenant") requestState(c).headTrx = trx;
+    return this.recorder.record(trx, chain, input, ctx);
   }
 
   /**
