@@ -101,7 +101,7 @@ describe("over WebSocket", () => {
     });
     try {
       const costly = await run(`{ workspaces(first: 2) { edges { node { projects(first: 100) { edges { cursor } } } } } }`);
-      expect(costly.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+      expect(costly.errors?.[0]?.extensions?.code).toBe("COST_LIMIT_EXCEEDED"); // dearer than the whole budget
       expect((await run(`{ organization { id } }`)).data.organization.id).toBe(org.id);
       const third = await run(`{ organization { id } }`);
       expect(third.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
@@ -134,16 +134,17 @@ describe("query cost", () => {
     });
   });
 
-  it("refuses an operation over the per-minute budget before execution (case 23)", async () => {
+  it("refuses an operation dearer than the whole per-minute budget before execution, as not retryable (case 23)", async () => {
     const org = await createOrg(t.app, "broke");
     await override(org, [{ name: "costPerMinute", value: 150 }]);
     const q = `{ workspaces(first: 2) { edges { node { projects(first: 100) { edges { cursor } } } } } }`;
     let res: Awaited<ReturnType<TestApp["gql"]>> | undefined;
     const sql = await tenantSql(t, async () => { res = await t.gql(q, {}, org.users.ANALYST.token); });
-    expect(res!.body.errors).toMatchObject([{ extensions: { code: "RATE_LIMITED" } }]);
-    expect(res!.status).toBe(429);
-    expect(Number(res!.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(res!.body.errors![0]!.extensions!.cost).toMatchObject({ requested: 202, throttleStatus: "THROTTLED", budget: { limit: 150, remaining: 150 } });
+    // Waiting would not help: 400 COST_LIMIT_EXCEEDED, no Retry-After (a 429 here would be retried forever).
+    expect(res!.body.errors).toMatchObject([{ extensions: { code: "COST_LIMIT_EXCEEDED" } }]);
+    expect(res!.status).toBe(400);
+    expect(res!.headers.get("retry-after")).toBeNull();
+    expect(res!.body.errors![0]!.extensions!.cost).toMatchObject({ requested: 202, throttleStatus: "THROTTLED", budget: { limit: 150, remaining: null } });
     expect(res!.body.extensions!.cost).toMatchObject({ requested: 202, actual: null, throttleStatus: "THROTTLED" });
     expect(sql).toEqual([]);
     // A cheaper operation still fits.

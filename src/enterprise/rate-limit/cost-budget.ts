@@ -12,7 +12,8 @@ export interface CostExtension {
   /** null until the operation ran */
   actual: number | null;
   maximum: number;
-  budget: { limit: number; remaining: number; resetInSeconds: number } | null;
+  /** remaining and resetInSeconds are null when the budget was not consulted (an operation dearer than the whole budget) */
+  budget: { limit: number; remaining: number | null; resetInSeconds: number | null } | null;
   throttleStatus: ThrottleStatus;
 }
 
@@ -31,6 +32,12 @@ export async function chargeCost(ctx: RequestContext, requested: number, maximum
   if (!services.limits.enabled || !orgId) return ext;
   const costPerMinute = (await services.plans.resolve(orgId))?.limits.costPerMinute ?? null;
   if (costPerMinute === null) return ext;
+  // Waiting cannot help an operation that costs more than the whole budget: not a retryable 429.
+  if (requested > costPerMinute) {
+    ext.throttleStatus = "THROTTLED";
+    ext.budget = { limit: costPerMinute, remaining: null, resetInSeconds: null };
+    throw new AppError("COST_LIMIT_EXCEEDED", `Query cost ${requested} exceeds your plan's budget of ${costPerMinute} per minute; request smaller pages`, { cost: ext });
+  }
   let d;
   try {
     d = await services.limits.costBudget(orgId, costPerMinute, requested);
@@ -71,7 +78,7 @@ export async function settleCost(ctx: RequestContext, ext: CostExtension, data: 
   if (!charged) return;
   charges.delete(ext);
   const refund = ext.requested - ext.actual;
-  if (refund <= 0 || !ext.budget) return;
+  if (refund <= 0 || !ext.budget || ext.budget.remaining === null) return;
   // Not awaited: the response does not wait for a round trip. Commands to one store apply in
   // order, so the caller's next charge already sees the refund.
   ext.budget = { ...ext.budget, remaining: Math.min(ext.budget.limit, ext.budget.remaining + refund) };

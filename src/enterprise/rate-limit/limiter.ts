@@ -79,8 +79,9 @@ export class RateLimitService {
       if (rpm != null) out.push({ key: `org:${principal.organizationId}:${rpm}`, policy: { name: "org", limit: rpm, periodMs: MINUTE } });
     }
     if (principal.apiKey) {
-      const rpm = principal.apiKey.rateLimitPerMinute;
-      if (rpm != null) out.push({ key: `key:${principal.apiKey.id}:${rpm}`, policy: { name: "key", limit: rpm, periodMs: MINUTE } });
+      // A key without a limit of its own gets the per-user limit: never unthrottled, even on an unlimited plan.
+      const rpm = principal.apiKey.rateLimitPerMinute ?? l.userPerMinute;
+      out.push({ key: `key:${principal.apiKey.id}:${rpm}`, policy: { name: "key", limit: rpm, periodMs: MINUTE } });
     } else {
       out.push({ key: `user:${principal.userId}`, policy: { name: "user", limit: l.userPerMinute, periodMs: MINUTE } });
     }
