@@ -20,19 +20,24 @@ describe("graceful shutdown", () => {
     });
     const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 400; i++) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
+    let ready = false;
+    for (let i = 0; i < 400 && !ready; i++) {
+      ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 50));
     }
-    const body = JSON.stringify({ query: "{ permissionMatrix { roles { role permissions } } }" });
-    const inFlight = Array.from({ length: 20 }, () =>
-      fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.status),
-    );
+    expect(ready, "the gateway never became ready").toBe(true);
+    const body = JSON.stringify({ query: "{ __typename }" });
+    const send = () => fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.status);
+    // Requests already accepted when the signal arrives: the server has answered one on each
+    // socket (keep-alive), so these reuse open connections rather than racing the listener's close.
+    await Promise.all(Array.from({ length: 10 }, send));
+    const inFlight = Array.from({ length: 10 }, send);
+    await new Promise((r) => setTimeout(r, 5));
     child.kill("SIGTERM");
     const statuses = await Promise.allSettled(inFlight);
-    // Requests accepted before the signal are answered; none is cut off with a 5xx.
-    for (const s of statuses) if (s.status === "fulfilled") expect(s.value).toBeLessThan(500);
+    const answered = statuses.filter((s) => s.status === "fulfilled");
+    expect(answered.length, "in-flight requests were cut off").toBeGreaterThan(0);
+    for (const s of answered) expect(s.value).toBe(200);
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 20_000))]);
     expect(code).toBe(0);
   }, 60_000);
