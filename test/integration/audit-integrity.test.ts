@@ -25,11 +25,14 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function items(o: TestOrg, n: number, prefix = "i") {
+async function items(o: TestOrg, n: number, prefix = "i"): Promise<string[]> {
+  const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = await t.gql(`mutation($p: ID!, $t: String!) { createItem(input: { projectId: $p, title: $t }) { id } }`, { p: o.projectId, t: `${prefix}${i}` }, o.users.DEVELOPER.token);
     expect(r.body.errors).toBeUndefined();
+    ids.push(r.body.data.createItem.id);
   }
+  return ids;
 }
 
 /** As a superuser attacker: statements with triggers disabled (session_replication_role = replica). */
@@ -157,19 +160,20 @@ describe("live tail", () => {
     const client = createClient({ url: t.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${org.users.ADMIN.token}` }, lazy: false, retryAttempts: 0 });
     const got: any[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      client.subscribe({ query: `subscription { auditEventRecorded { eventType resourceType metadata } }` }, {
+      client.subscribe({ query: `subscription { auditEventRecorded { eventType resourceType resourceId metadata } }` }, {
         next: (m) => { got.push(m); if (got.length === 1) resolve(); },
         error: reject,
         complete: () => undefined,
       });
     });
     await new Promise((r) => setTimeout(r, 200));
-    await items(b, 1, "other-org");
-    await items(org, 1, "mine");
+    await items(b, 1, "other-org"); // first: a leak would arrive first
+    const [mine] = await items(org, 1, "mine");
     await done;
+    await new Promise((r) => setTimeout(r, 200)); // room for a late leak
     await client.dispose();
     expect(got).toHaveLength(1);
-    expect(got[0].data.auditEventRecorded).toMatchObject({ eventType: "data.created", resourceType: "Item" });
+    expect(got[0].data.auditEventRecorded).toMatchObject({ eventType: "data.created", resourceType: "Item", resourceId: mine });
   });
 });
 
