@@ -67,7 +67,7 @@ async function rows(db: Knex, orgId: string | null, range: Range, granularity: G
   const q = db.withSchema("control").table("usage_rollups")
     .select("bucket", "organization_id", "operation_name", "operation_type", "calls", "errors", "bytes_out", "generations", "executions", "latency_sum_ms", "latency_hist")
     .where("granularity", G[granularity].code).where("bucket", ">=", range.from).where("bucket", "<", range.to).orderBy("bucket");
-  if (orgId) q.where("organization_id", orgId);
+  if (orgId !== null) q.where("organization_id", orgId); // null, and only null, means every organization (platform staff)
   return q;
 }
 
@@ -116,10 +116,10 @@ export async function summary(db: Knex, orgId: string | null, range: Range) {
   }
   const errQ = db.withSchema("control").table("usage_error_rollups").select("code").sum({ count: "count" })
     .where("granularity", G[granularity].code).where("bucket", ">=", r.from).where("bucket", "<", r.to).groupBy("code").orderBy("count", "desc");
-  if (orgId) errQ.where("organization_id", orgId);
+  if (orgId !== null) errQ.where("organization_id", orgId);
   const usersQ = db.withSchema("control").table("usage_active_users").countDistinct({ n: "user_id" })
     .where("day", ">=", r.from.toISOString().slice(0, 10)).where("day", "<", nextDay(r.to));
-  if (orgId) usersQ.where("organization_id", orgId);
+  if (orgId !== null) usersQ.where("organization_id", orgId);
   const [errors, [users]] = await Promise.all([errQ, usersQ]);
   const topOperations = [...ops.values()].sort((a, b) => b.calls - a.calls).slice(0, 10)
     .map((o) => ({ name: o.name, type: o.type, ...stats(o) }));

@@ -241,8 +241,6 @@ function queryWrapper(field: string): IMiddlewareFunction {
   return async (resolve, root, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
     const audit = ctx.services.audit;
     const org = ctx.principal?.organizationId;
-    // One cached lookup per query; loaded before the resolver opens the request transaction.
-    const settings = org && audit.enabled && !NOT_READ_AUDITED.has(field) ? await audit.settings.get(org).catch(() => null) : null;
     let result: unknown;
     try {
       result = await resolve(root, args, ctx, info);
@@ -258,6 +256,8 @@ function queryWrapper(field: string): IMiddlewareFunction {
       if (outcome) await audit.recordOutcome(ctx, outcome);
       throw result;
     }
+    // The read-audit setting is needed only for a successful read: one cached lookup (control pool), after the resolver.
+    const settings = org && !NOT_READ_AUDITED.has(field) ? await audit.settings.get(org).catch(() => null) : null;
     if (org && settings) {
       if (settings.readAudit !== "off") {
         let type = getNamedType(info.returnType);
