@@ -174,9 +174,6 @@ function mutationWrapper(field: string): IMiddlewareFunction {
       let session: Awaited<ReturnType<typeof sessionOf>> = null;
       let before: Record<string, unknown> | null = null;
       try {
-        // Settings (PII fields) are loaded before any transaction of this request holds a connection.
-        if (ctx.principal?.organizationId) await audit.settings.get(ctx.principal.organizationId);
-        if (field === "logout" || field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
         // This middleware runs outside the shield: read no tenant row for a caller the shield will refuse.
         if (tenantScoped && mayCall(ctx, field) && /^(update|delete|remove|rename|set)/.test(field)) before = await loadBefore(ctx, resourceType, args);
         result = await resolve(root, args, ctx, info);
@@ -186,6 +183,8 @@ function mutationWrapper(field: string): IMiddlewareFunction {
       if (result instanceof Error) {
         if (scope.recorded === 0) {
           const outcome = outcomeFor(result, field);
+          // Whose refresh failed: looked up only for a failure the identity service did not record itself.
+          if (outcome && field === "refreshToken") session = await sessionOf(ctx, args.refreshToken);
           if (outcome) {
             if (field === "login" && outcome.type === "auth.login.failed" && (await isLocked(ctx, args.input?.email))) {
               outcome.type = "auth.lockout";
