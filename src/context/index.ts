@@ -52,6 +52,12 @@ export interface RequestContext {
   inTenant<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Run after the request transaction commits (publish events, invalidate caches). */
   afterCommit(fn: () => void): void;
+  /**
+   * Run `work` with every inTenant call sharing one transaction, committed when it succeeds (then the
+   * afterCommit hooks run) and rolled back when it fails. Over HTTP the request already has one
+   * transaction, so this is just `work()`; over WebSocket it makes one mutation field atomic.
+   */
+  inOneTransaction<T>(work: () => Promise<T>): Promise<T>;
   /** End the request: commit (ok) or roll back, then run afterCommit hooks if committed. */
   finish(ok: boolean): Promise<void>;
 }
@@ -106,6 +112,8 @@ export async function authenticateCredentials(
 export function createContext(services: Services, principal: Principal | null, input: Omit<CredentialInput, "authorization">): RequestContext {
   let trxPromise: Promise<Knex.Transaction> | undefined;
   let hooks: Array<() => void> | undefined;
+  // HTTP: one lazily opened transaction per request. WebSocket: one per inTenant call, except inside inOneTransaction.
+  let shared = input.transport === "http";
   let tenant: TenantRef | undefined;
   const effectiveRole: Role | null = principal ? (principal.superAdmin ? "SUPER_ADMIN" : principal.role) : null;
 
@@ -135,7 +143,7 @@ export function createContext(services: Services, principal: Principal | null, i
       effectiveRole !== null && roleHas(effectiveRole, permission) && (!principal?.apiKey || principal.apiKey.scopes.has(permission)),
     requireTenant,
     async inTenant(fn) {
-      if (input.transport === "ws") {
+      if (!shared) {
         const trx = await openScoped();
         try {
           const out = await fn(trx);
@@ -150,8 +158,26 @@ export function createContext(services: Services, principal: Principal | null, i
       return fn(await trxPromise);
     },
     afterCommit(fn) {
-      if (input.transport === "ws") return void queueMicrotask(fn);
+      // Outside a shared transaction every inTenant call has committed before it returns.
+      if (!shared) return void queueMicrotask(fn);
       (hooks ??= []).push(fn);
+    },
+    async inOneTransaction(work) {
+      if (shared) return work();
+      shared = true;
+      try {
+        let out: Awaited<ReturnType<typeof work>>;
+        try {
+          out = await work();
+        } catch (err) {
+          await ctx.finish(false).catch(() => undefined);
+          throw err;
+        }
+        await ctx.finish(true);
+        return out;
+      } finally {
+        shared = false;
+      }
     },
     async finish(ok) {
       const pending = trxPromise;

@@ -13,42 +13,8 @@ import { hashRefreshToken, normalizeEmail } from "../../auth/identity.service.js
 import { AppError } from "../../errors/app-error.js";
 import { eventTypeForMutation, PLATFORM_MUTATIONS, resourceTypeForMutation, type AuditEventType } from "./catalog.js";
 import { chainFor, fieldScope, platformChain, tenantChain, type AuditEventInput, type FieldScope } from "./recorder.js";
-import { beginScoped } from "../../db/knex.js";
-import { tenantPrelude } from "../../tenancy/scope.js";
-import type { Knex } from "knex";
 import type { Permission } from "../../permissions/matrix.js";
 import { ROOT_FIELD_RULES } from "../../permissions/rules.js";
-
-/**
- * Over WebSocket, ctx.inTenant opens one transaction per call. For the duration of a mutation
- * field, route every call through ONE transaction, committed after the field's audit event is
- * written (rolled back on failure), so WebSocket mutations are atomic with their event too.
- */
-async function withFieldTransaction<T>(ctx: RequestContext, run: () => Promise<T>): Promise<T> {
-  const original = ctx.inTenant;
-  let trxP: Promise<Knex.Transaction> | undefined;
-  ctx.inTenant = async (fn) => {
-    trxP ??= (async () => {
-      const tenant = ctx.requireTenant();
-      const org = await ctx.services.registry.get(tenant.id);
-      if (!org || org.status !== "active") throw new AppError("FORBIDDEN", "The organization is not active");
-      return beginScoped(ctx.services.db.app, tenantPrelude(tenant));
-    })();
-    return fn(await trxP);
-  };
-  try {
-    const out = await run();
-    const trx = await trxP;
-    if (trx && !trx.isCompleted()) await trx.commit();
-    return out;
-  } catch (err) {
-    const trx = await trxP?.catch(() => undefined);
-    if (trx && !trx.isCompleted()) await trx.rollback(err).catch(() => undefined);
-    throw err;
-  } finally {
-    ctx.inTenant = original;
-  }
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDENTITY = new Set(["login", "refreshToken", "logout", "switchOrganization"]);
@@ -164,7 +130,8 @@ function mutationWrapper(field: string): IMiddlewareFunction {
     if (!audit.enabled) return resolve(root, args, ctx, info);
     const scope: FieldScope = { ctx, field, recorded: 0, enrich: {} };
     const wsTenant = ctx.transport === "ws" && Boolean(ctx.principal?.organizationId) && !IDENTITY.has(field) && !PLATFORM_MUTATIONS.has(field);
-    return fieldScope.run(scope, () => (wsTenant ? withFieldTransaction(ctx, body) : body()));
+    // Over WebSocket, one transaction for the field: its change and its event commit together.
+    return fieldScope.run(scope, () => (wsTenant ? ctx.inOneTransaction(body) : body()));
     async function body() {
       const returnType = getNamedType(info.returnType).name;
       const resourceType = resourceTypeForMutation(field, returnType);
