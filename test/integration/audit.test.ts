@@ -287,9 +287,15 @@ describe("querying, export and report", () => {
     await t.app.services.db.admin.withSchema("control").table("organizations").where({ id: other.id }).update({ plan: "professional" });
     t.app.services.registry.invalidate(other.id);
     t.app.services.plans.invalidate(other.id);
-    const created = await t.gql(`mutation { createApiKey(input: { name: "auditor", scopes: ["audit:read"] }) { secret } }`, undefined, other.users.ADMIN.token);
+    const seqBefore = await lastSeq(t.app, other.id);
+    const created = await t.gql(`mutation { createApiKey(input: { name: "auditor", scopes: ["audit:read"] }) { secret apiKey { id } } }`, undefined, other.users.ADMIN.token);
     expect(created.body.errors).toBeUndefined();
     const secret = created.body.data.createApiKey.secret as string;
+    // Its event names the key, in the same chain, and never holds the secret.
+    const [event] = await auditRows(t.app, other.id, seqBefore);
+    expect(event).toMatchObject({ event_type: "admin.apikey.created", resource_type: "ApiKey", resource_id: created.body.data.createApiKey.apiKey.id });
+    expect(event.changes.name).toEqual({ after: "auditor" });
+    expect(JSON.stringify(event)).not.toContain(secret);
     const res = await fetch(`${base}/audit/export?format=json`, { headers: { "x-api-key": secret } });
     expect(res.status).toBe(200);
     const rows = (await res.json()) as any[];

@@ -72,13 +72,13 @@ export async function listKeys(db: Knex, organizationId: string, o: { first: num
   return (await q.orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(o.first + 1)) as Array<ApiKeyRow & { _k: string }>;
 }
 
-export async function countKeys(db: Knex, organizationId: string, activeOnly: boolean): Promise<number> {
+export async function countKeys(db: Knex | Knex.Transaction, organizationId: string, activeOnly: boolean): Promise<number> {
   const q = keys(db).where({ organization_id: organizationId });
   if (activeOnly) q.whereNull("revoked_at").andWhere((w) => w.whereNull("expires_at").orWhere("expires_at", ">", db.fn.now()));
   return Number((await q.count({ n: "*" }).first())?.n ?? 0);
 }
 
-export async function revokeKey(db: Knex, organizationId: string, id: string): Promise<ApiKeyRow | null> {
+export async function revokeKey(db: Knex | Knex.Transaction, organizationId: string, id: string): Promise<ApiKeyRow | null> {
   const [row] = await keys(db).where({ id, organization_id: organizationId })
     .update({ revoked_at: db.raw("coalesce(revoked_at, now())") }).returning(API_KEY_COLUMNS);
   return (row ?? null) as ApiKeyRow | null;

@@ -1,7 +1,10 @@
 // API key management for the caller's organization: create (scopes never beyond the creator's),
 // list, inspect, rotate with an overlap window, revoke. Secrets leave this module once, in the
 // create/rotate result; only hashes are stored.
+import type { Knex } from "knex";
 import type { RequestContext } from "../../context/index.js";
+import { enrichAudit } from "../audit/recorder.js";
+import { withControlStatements } from "../../tenancy/scope.js";
 import { badInput, conflict, forbidden, notFound, unauthenticated } from "../../errors/app-error.js";
 import { checkPageSize, decodeCursor, toPage } from "../../modules/common/connection.js";
 import * as v from "../../modules/common/validation.js";
@@ -65,6 +68,24 @@ function creator(ctx: RequestContext): string {
   return ctx.principal.userId;
 }
 
+/**
+ * Key changes are control-plane rows changed inside the request's transaction, so they commit or
+ * roll back with the mutation and its audit event (mutations only: see withControlStatements).
+ */
+function inRequestTransaction<T>(ctx: RequestContext, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  const tenant = ctx.requireTenant();
+  return ctx.inTenant((trx) => withControlStatements(trx, tenant, () => fn(trx)));
+}
+
+/** The audit event names the key (never its secret). */
+function describeForAudit(row: repo.ApiKeyRow, extra: Record<string, unknown> = {}) {
+  enrichAudit({
+    resourceType: "ApiKey",
+    resourceId: row.id,
+    after: { name: row.name, environment: row.environment, last4: row.last4, scopes: row.scopes, expiresAt: row.expiresAt, revokedAt: row.revokedAt, ...extra },
+  });
+}
+
 export async function createApiKey(ctx: RequestContext, input: CreateApiKeyInput) {
   const orgId = ctx.requireTenant().id;
   const createdBy = creator(ctx);
@@ -76,13 +97,17 @@ export async function createApiKey(ctx: RequestContext, input: CreateApiKeyInput
   const rate = input.rateLimitPerMinute ?? null;
   if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE)) throw badInput(`rateLimitPerMinute must be 1..${MAX_RATE}`, "rateLimitPerMinute");
   const ipAllowlist = normalizeCidrs(input.ipAllowlist ?? []);
-  const db = ctx.services.db.control;
-  if ((await repo.countKeys(db, orgId, true)) >= MAX_ACTIVE_KEYS) throw conflict(`An organization may have at most ${MAX_ACTIVE_KEYS} active keys`);
   const key = generateKey(environment);
-  const row = await repo.insertKey(db, {
-    organizationId: orgId, createdBy, name, environment, lookupPrefix: key.lookupPrefix, secretHash: key.hash,
-    last4: key.last4, scopes, rateLimitPerMinute: rate, ipAllowlist, expiresAt: input.expiresAt ?? null,
+  const row = await inRequestTransaction(ctx, async (trx) => {
+    // The organization row lock serialises concurrent creations, so the cap holds.
+    await trx.withSchema("control").table("organizations").first("id").where({ id: orgId }).forUpdate();
+    if ((await repo.countKeys(trx, orgId, true)) >= MAX_ACTIVE_KEYS) throw conflict(`An organization may have at most ${MAX_ACTIVE_KEYS} active keys`);
+    return repo.insertKey(trx, {
+      organizationId: orgId, createdBy, name, environment, lookupPrefix: key.lookupPrefix, secretHash: key.hash,
+      last4: key.last4, scopes, rateLimitPerMinute: rate, ipAllowlist, expiresAt: input.expiresAt ?? null,
+    });
   });
+  describeForAudit(row);
   return { apiKey: toApiKey(ctx, row), secret: key.secret };
 }
 
@@ -115,7 +140,7 @@ export async function rotateApiKey(ctx: RequestContext, idInput: string, overlap
   const createdBy = creator(ctx);
   const overlap = overlapInput ?? DEFAULT_OVERLAP_SECONDS;
   if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_OVERLAP_SECONDS) throw badInput(`overlapSeconds must be 0..${MAX_OVERLAP_SECONDS}`, "overlapSeconds");
-  const { row, old, secret } = await ctx.services.db.control.transaction(async (trx) => {
+  const { row, old, secret } = await inRequestTransaction(ctx, async (trx) => {
     const old = await repo.getKey(trx, orgId, id, true);
     if (!old) throw notFound("API key");
     if (old.revokedAt || (old.expiresAt && old.expiresAt.getTime() <= Date.now())) throw conflict("Only an active key can be rotated");
@@ -131,13 +156,17 @@ export async function rotateApiKey(ctx: RequestContext, idInput: string, overlap
     const updated = await repo.markRotated(trx, old.id, row.id, overlap);
     return { row, old: updated, secret: key.secret };
   });
-  ctx.services.apiKeys.invalidate(old.lookupPrefix);
+  ctx.afterCommit(() => ctx.services.apiKeys.invalidate(old.lookupPrefix));
+  describeForAudit(row, { rotatedFrom: old.id });
   return { apiKey: toApiKey(ctx, row), secret };
 }
 
 export async function revokeApiKey(ctx: RequestContext, idInput: string) {
-  const row = await repo.revokeKey(ctx.services.db.control, ctx.requireTenant().id, parseId(idInput));
+  const orgId = ctx.requireTenant().id;
+  const id = parseId(idInput);
+  const row = await inRequestTransaction(ctx, (trx) => repo.revokeKey(trx, orgId, id));
   if (!row) throw notFound("API key");
-  ctx.services.apiKeys.invalidate(row.lookupPrefix);
+  ctx.afterCommit(() => ctx.services.apiKeys.invalidate(row.lookupPrefix));
+  describeForAudit(row);
   return toApiKey(ctx, row);
 }
