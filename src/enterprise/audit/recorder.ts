@@ -22,10 +22,12 @@ export type AuditChain = { kind: "tenant"; tenant: TenantRef } | { kind: "platfo
 export const tenantChain = (orgId: string): AuditChain => ({ kind: "tenant", tenant: tenantRef(orgId) });
 export const platformChain = (organizationId?: string | null): AuditChain => ({ kind: "platform", organizationId: organizationId ?? null });
 export const chainKey = (c: AuditChain) => (c.kind === "tenant" ? c.tenant.id : "platform");
-export const chainTables = (c: AuditChain) => {
-  const s = c.kind === "tenant" ? quoteIdent(c.tenant.schema) : "control";
+/** The events and head tables of a chain ("platform" or an organization id), quoted for SQL. */
+export function tablesOf(chain: string) {
+  const s = chain === "platform" ? "control" : quoteIdent(tenantRef(chain).schema);
   return { events: `${s}.audit_events`, head: `${s}.audit_chain` };
-};
+}
+export const chainTables = (c: AuditChain) => tablesOf(chainKey(c));
 
 export interface AuditActor {
   type: ActorType;

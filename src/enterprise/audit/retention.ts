@@ -9,11 +9,10 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import type { Knex } from "knex";
-import { quoteIdent } from "../../db/knex.js";
 import { tenantRef } from "../../tenancy/scope.js";
 import { signCheckpoint } from "./hash.js";
 import { EVENT_COLUMNS, streamEvents } from "./query.js";
-import { tenantChain, type AuditRecorder } from "./recorder.js";
+import { tablesOf, tenantChain, type AuditRecorder } from "./recorder.js";
 import { load } from "./settings.js";
 
 export interface RetentionResult {
@@ -33,10 +32,10 @@ export async function runRetention(
   const days = opts.retentionDays ?? settings.effectiveRetentionDays;
   const cutoff = new Date((opts.now ?? new Date()).getTime() - days * 86_400_000);
   const t = tenantRef(orgId);
-  const events = `${quoteIdent(t.schema)}.audit_events`;
+  const { events, head } = tablesOf(orgId);
   return admin.transaction(async (trx) => {
     // Serialise with writers of this chain while the cut is made.
-    await trx.raw(`SELECT last_seq FROM ${quoteIdent(t.schema)}.audit_chain FOR UPDATE`);
+    await trx.raw(`SELECT last_seq FROM ${head} FOR UPDATE`);
     const { rows: [last] } = await trx.raw(`SELECT seq, hash FROM ${events} WHERE occurred_at < ? ORDER BY seq DESC LIMIT 1`, [cutoff]);
     if (!last) return { organizationId: orgId, retentionDays: days, removed: 0, throughSeq: null, archive: null };
     const through = Number(last.seq);

@@ -5,22 +5,15 @@ import type { Config } from "../../config/index.js";
 import type { RequestContext } from "../../context/index.js";
 import type { Databases } from "../../db/index.js";
 import type { PubSub } from "../../db/pubsub.js";
-import { quoteIdent } from "../../db/knex.js";
 import type { Logger } from "../../observability/logger.js";
-import { tenantRef } from "../../tenancy/scope.js";
 import { signCheckpoint } from "./hash.js";
 import { AppError } from "../../errors/app-error.js";
-import { AuditRecorder, chainFor, fieldScope, type AuditChain, type AuditEventInput, type RecordedEvent } from "./recorder.js";
+import { AuditRecorder, chainFor, fieldScope, tablesOf, type AuditChain, type AuditEventInput, type RecordedEvent } from "./recorder.js";
 import { AuditSettingsCache } from "./settings.js";
 import { checkpointsOf, verifyChain, type VerifyReport } from "./verify.js";
 
 export const auditTopic = (chain: string) => `audit:${chain}`;
 
-export function tablesOf(chain: string) {
-  if (chain === "platform") return { events: "control.audit_events", head: "control.audit_chain" };
-  const s = quoteIdent(tenantRef(chain).schema);
-  return { events: `${s}.audit_events`, head: `${s}.audit_chain` };
-}
 
 /**
  * Per-request state (HTTP): the request transaction that holds this organization's chain head (it
