@@ -200,13 +200,15 @@ describe("WebSocket mutations", () => {
 describe("rejected WebSocket credentials", () => {
   it("are audited on the platform chain", async () => {
     const before = (await auditRows(t.app, "platform")).length;
+    // The platform chain is shared with test files running at the same time: find this socket's event by its user agent.
+    const agent = `audit-integrity-${Date.now()}`;
     const code = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(t.url.replace(/^http/, "ws"), "graphql-transport-ws");
+      const ws = new WebSocket(t.url.replace(/^http/, "ws"), "graphql-transport-ws", { headers: { "user-agent": agent } });
       ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer forged.token.here" } })));
       ws.on("close", (c) => resolve(c));
     });
     expect(code).toBe(4403);
-    const rows = (await auditRows(t.app, "platform")).slice(before);
+    const rows = (await auditRows(t.app, "platform")).slice(before).filter((r) => r.user_agent === agent);
     expect(rows.map((r) => [r.event_type, r.metadata?.transport])).toEqual([["auth.token.invalid", "ws"]]);
   });
 });
