@@ -181,11 +181,17 @@ describe("updateMemberRole", () => {
     await admin.withSchema("control").table("memberships").where({ organization_id: duo.id, user_id: b.id }).update({ role: "ADMIN" });
     const bToken = t.app.services.tokens.signAccess({ sub: b.id, sid: randomUUID(), org: duo.id, role: "ADMIN" });
     // Requests of this test blocked on a row lock of control.memberships (bind values are not in `query`).
+    // Runtime connections only (the admin blocker is "enclave-admin").
     const waiters = async () => (await admin.raw(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%"control"."memberships"%for update%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'enclave'
+         AND wait_event_type = 'Lock' AND query LIKE '%"control"."memberships"%for update%'`,
     )).rows[0].n as number;
     const until = async (n: number) => {
-      for (let i = 0; i < 500 && (await waiters()) < n; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500; i++) {
+        if ((await waiters()) >= n) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`the lock ordering this test needs was never set up (${n} waiter(s) expected)`);
     };
 
     const blocker = await admin.transaction();
