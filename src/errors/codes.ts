@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   CONFLICT: { http: 409, description: "The change collides with existing data (a slug or email already taken)." },
   RATE_LIMITED: { http: 429, description: "Too many requests, login attempts or query cost this minute; `extensions.retryAfter` (and the Retry-After header) say when to retry." },
   QUOTA_EXCEEDED: { http: 429, description: "A plan quota is used up; extensions name the quota, its limit and its reset." },
-  COST_LIMIT_EXCEEDED: { http: 400, description: "The operation's computed cost exceeds the maximum; rejected before execution." },
+  COST_LIMIT_EXCEEDED: { http: 400, description: "The operation's computed cost exceeds the per-operation maximum or the plan's whole per-minute budget; rejected before execution." },
   GRAPHQL_PARSE_FAILED: { http: 400, description: "The document is not valid GraphQL syntax or exceeds the token limit." },
   GRAPHQL_VALIDATION_FAILED: { http: 400, description: "The document fails validation: unknown field, depth, alias or directive limits." },
   BAD_REQUEST: { http: 400, description: "The HTTP request itself is malformed (batch body, missing query, CSRF preflight)." },
